@@ -1,0 +1,77 @@
+"""Table tests for the GSM8K correctness and integer rewards."""
+
+import pytest
+
+from rewards import gsm8k_correctness_reward, int_reward
+
+
+def wrap(answer: str) -> str:
+    return f"<reasoning>\nwork\n</reasoning>\n<answer>\n{answer}\n</answer>"
+
+
+CORRECTNESS = [
+    # (answer text, gold, expected)
+    ("72", "72", 2.0),  # exact
+    ("72.0", "72", 2.0),  # trailing .0
+    ("72.00", "72", 2.0),  # trailing .00
+    ("$72", "72", 2.0),  # dollar sign
+    ("  72  ", "72", 2.0),  # surrounding whitespace
+    ("1,080", "1080", 2.0),  # thousands comma in the answer
+    ("1080", "1,080", 2.0),  # thousands comma in the gold
+    ("$1,234,567.00", "1234567", 2.0),  # all of it together
+    ("-5", "-5", 2.0),  # negative
+    ("-$5", "-5", 2.0),  # negative money
+    ("5", "-5", 0.0),  # sign matters
+    ("4720", "472", 0.0),  # a prefix is not equal
+    ("472", "4720", 0.0),  # nor the other way round
+    ("72.5", "72", 0.0),  # not an integer
+    ("0.5", "0.50", 2.0),  # numeric equality of decimals
+    ("72 dollars", "72", 0.0),  # extra words
+    ("The answer is 72", "72", 0.0),  # extra words
+    ("1,00", "100", 0.0),  # a misplaced comma is not a thousands separator
+    ("", "72", 0.0),  # empty answer
+    ("seventy-two", "72", 0.0),  # words
+]
+
+
+@pytest.mark.parametrize("text,gold,expected", CORRECTNESS)
+def test_correctness_table(text, gold, expected):
+    assert gsm8k_correctness_reward([wrap(text)], answer=[gold]) == [expected]
+
+
+@pytest.mark.parametrize(
+    "completion,expected",
+    [
+        ("72", 0.0),  # no tags
+        ("<answer>72</answer>", 2.0),  # tags without reasoning still count
+        ("<answer>71</answer> ... <answer>72</answer>", 2.0),  # the last answer counts
+        ("<answer>72</answer> ... <answer>71</answer>", 0.0),  # the last answer counts
+        ("<answer>72", 0.0),  # unclosed
+    ],
+)
+def test_correctness_reads_last_closed_answer(completion, expected):
+    assert gsm8k_correctness_reward([completion], answer=["72"]) == [expected]
+
+
+def test_gold_may_be_a_number():
+    assert gsm8k_correctness_reward([wrap("72"), wrap("72")], answer=[72, 72.0]) == [2.0, 2.0]
+
+
+INTS = [
+    # (answer text, expected)
+    ("42", 0.5),  # digits
+    ("-42", 0.5),  # negative integer
+    ("4.2", 0.0),  # decimal
+    ("42 apples", 0.0),  # units
+    ("$42", 0.0),  # money sign
+    ("", 0.0),  # empty
+]
+
+
+@pytest.mark.parametrize("text,expected", INTS)
+def test_int_reward_table(text, expected):
+    assert int_reward([wrap(text)]) == [expected]
+
+
+def test_int_reward_without_tags():
+    assert int_reward(["42"]) == [0.0]
