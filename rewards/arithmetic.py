@@ -28,8 +28,9 @@ MAX_EXPRESSION_CHARS = 1_000
 # Literals longer than this cannot be one of the given numbers; never convert them.
 MAX_LITERAL_DIGITS = 18
 
-_TOKEN = re.compile(r"\s*(?:([0-9]+)|([-+*/×÷−()]))")
-_OPERATOR = {"+": "+", "-": "-", "−": "-", "*": "*", "×": "*", "/": "/", "÷": "/"}
+_ALLOWED = re.compile(r"[0-9+\-*/×÷−()\s]*")
+_TOKEN = re.compile(r"[0-9]+|[-+*/×÷−()]")
+_OPERATOR = {"+": "+", "-": "-", "−": "-", "*": "*", "×": "*", "/": "/", "÷": "/", "(": "(", ")": ")"}
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
 
 
@@ -77,22 +78,16 @@ def evaluate_expression(expr: str) -> Fraction | None:
 
 def _tokenize(expr: str) -> list[int | str] | None:
     """Splits into ints and ASCII operator/paren strings; None on any other character."""
-    if not isinstance(expr, str) or len(expr) > MAX_EXPRESSION_CHARS:
+    if not isinstance(expr, str) or len(expr) > MAX_EXPRESSION_CHARS or not _ALLOWED.fullmatch(expr):
         return None
     tokens: list[int | str] = []
-    position, end = 0, len(expr.rstrip())
-    while position < end:
-        match = _TOKEN.match(expr, position)
-        if match is None:
+    for token in _TOKEN.findall(expr):
+        if token[0] in _OPERATOR:
+            tokens.append(_OPERATOR[token])
+        elif len(token) > MAX_LITERAL_DIGITS:
             return None
-        number, symbol = match.groups()
-        if number is not None:
-            if len(number) > MAX_LITERAL_DIGITS:
-                return None
-            tokens.append(int(number))
         else:
-            tokens.append(_OPERATOR.get(symbol, symbol))
-        position = match.end()
+            tokens.append(int(token))
     return tokens
 
 
@@ -130,10 +125,11 @@ def _to_postfix(tokens: list[int | str]) -> list[int | str] | None:
 
 
 def _evaluate_postfix(postfix: list[int | str]) -> Fraction | None:
-    values: list[Fraction] = []
+    """Evaluates exactly: ints while divisions are exact, Fractions after that."""
+    values: list[int | Fraction] = []
     for token in postfix:
         if isinstance(token, int):
-            values.append(Fraction(token))
+            values.append(token)
             continue
         right, left = values.pop(), values.pop()
         if token == "+":
@@ -144,9 +140,11 @@ def _evaluate_postfix(postfix: list[int | str]) -> Fraction | None:
             values.append(left * right)
         elif right == 0:
             return None
+        elif isinstance(left, int) and isinstance(right, int) and left % right == 0:
+            values.append(left // right)
         else:
-            values.append(left / right)
-    return values[0]
+            values.append(Fraction(left) / right)
+    return Fraction(values[0])
 
 
 def check_equation(answer: str, target: int, nums: list[int]) -> bool:

@@ -41,6 +41,8 @@ def score_each(completions: Any, score: Callable[..., float], *columns: Any) -> 
 
 
 def _column_value(column: Any, index: int) -> Any:
+    if type(column) in (list, tuple):
+        return column[index] if index < len(column) else _MISSING
     if isinstance(column, (str, bytes)) or not isinstance(column, Sequence) or index >= len(column):
         return _MISSING
     return column[index]
@@ -52,6 +54,8 @@ def as_int(value: Any) -> int | None:
     >>> as_int(24), as_int(24.0), as_int("24"), as_int(2.5), as_int(True)
     (24, 24, 24, None, None)
     """
+    if type(value) is int:
+        return value
     if isinstance(value, bool):
         return None
     if isinstance(value, numbers.Integral):
@@ -69,7 +73,7 @@ def as_int_list(values: Any) -> list[int] | None:
     >>> as_int_list([3, 5.0]), as_int_list([3, "x"]), as_int_list(None)
     ([3, 5], None, None)
     """
-    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+    if type(values) not in (list, tuple) and (isinstance(values, (str, bytes)) or not isinstance(values, Sequence)):
         return None
     ints = [as_int(v) for v in values]
     return None if any(i is None for i in ints) else ints

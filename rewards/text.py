@@ -97,23 +97,18 @@ def extract_boxed(text: str) -> str | None:
     """
     if not isinstance(text, str):
         return None
-    closing = _matching_braces(text)
-    for match in reversed(list(_BOXED.finditer(text))):
-        close = closing.get(match.end() - 1)
-        if close is not None:
-            return text[match.end() : close]
+    # Scan each box (last first) only up to the next box that failed to close: a box that is
+    # still open there can never close, so the whole search stays linear in the text.
+    limit = len(text)
+    for box in reversed(list(_BOXED.finditer(text))):
+        depth = 0
+        for brace in _BRACE.finditer(text, box.end() - 1, limit):
+            depth += 1 if brace.group() == "{" else -1
+            if depth == 0:
+                return text[box.end() : brace.start()]
+        limit = box.start()
     return None
 
 
 _BOXED = re.compile(r"\\boxed *\{")
-
-
-def _matching_braces(text: str) -> dict[int, int]:
-    """Maps the index of every balanced ``{`` to the index of its ``}``, in one pass."""
-    pairs, stack = {}, []
-    for index, char in enumerate(text):
-        if char == "{":
-            stack.append(index)
-        elif char == "}" and stack:
-            pairs[stack.pop()] = index
-    return pairs
+_BRACE = re.compile(r"[{}]")

@@ -1,0 +1,185 @@
+"""Unsloth backend: a 4-bit model with LoRA and a co-located vLLM engine, and vLLM generation.
+
+Calls the GPU stack exactly as Unsloth's GRPO notebooks do (unslothai/notebooks, Llama3.1 (8B)
+and Qwen2.5 (3B) GRPO, 2026-08): `FastLanguageModel.from_pretrained(..., fast_inference=True,
+max_lora_rank=..., gpu_memory_utilization=...)`, then `FastLanguageModel.get_peft_model(...)`,
+then `model.fast_generate(prompts, sampling_params=SamplingParams(...),
+lora_request=model.load_lora(path))`. Written against the sources of the versions pinned in
+gpu_requirements.txt: unsloth 2026.8.18 (unsloth/models/loader.py, llama.py), unsloth_zoo
+2026.8.12 (vllm_utils.load_lora), vllm 0.15.1 and 0.11.2 (sampling_params.py,
+entrypoints/llm.py) and trl 0.22.2. tests/test_api_drift.py checks every keyword argument
+passed here against those sources.
+
+Import order. Unsloth patches transformers, trl and peft when it is imported, so it has to be
+imported before them. This module imports nothing heavy at import time (it loads on a CPU
+machine without Unsloth); `import_unsloth_first()` imports Unsloth and warns when it comes too
+late. Callers that pick the unsloth backend (the CLI, the notebooks) call it before anything
+imports trl, transformers or peft, so `r1kit/__init__.py` must not import those eagerly.
+
+    import_unsloth_first()
+    model, tokenizer = load_unsloth_model("unsloth/Qwen2.5-3B-Instruct", max_seq_length=1024, lora_rank=64)
+    texts = unsloth_generate(model, tokenizer, prompts, n=8, temperature=1.0, top_p=1.0, max_tokens=512)
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+# All attention and MLP projections, as the notebooks use; drop q/k/v/o_proj if out of memory.
+DEFAULT_TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+# Modules that Unsloth patches on import; importing any of them first weakens its patches.
+PATCHED_BY_UNSLOTH = ("transformers", "trl", "peft")
+INSTALL_HINT = (
+    "install the GPU set with `pip install -r gpu_requirements.txt` (on a Tesla T4, with its #T4 vllm pin), "
+    "as the notebooks' install cell does"
+)
+
+
+def unsloth_available() -> bool:
+    """True when CUDA is visible and Unsloth is installed (checked without importing Unsloth).
+
+    >>> isinstance(unsloth_available(), bool)
+    True
+    """
+    if importlib.util.find_spec("unsloth") is None:
+        return False
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def require_cuda() -> None:
+    """Raise a RuntimeError that names the fix when the unsloth backend cannot run here."""
+    import torch
+
+    if not torch.cuda.is_available():
+        raise RuntimeError(
+            "The unsloth backend needs an NVIDIA GPU with CUDA, and torch sees none "
+            f"(torch {torch.__version__}, torch.cuda.is_available() is False). In Colab choose "
+            "Runtime > Change runtime type > T4 GPU; without a GPU use backend='transformers'."
+        )
+    if importlib.util.find_spec("unsloth") is None:
+        raise RuntimeError(f"The unsloth backend needs Unsloth, which is not installed: {INSTALL_HINT}.")
+
+
+def import_unsloth_first(*, vllm_standby: bool = True) -> ModuleType:
+    """Import Unsloth (once), warning when trl, transformers or peft were imported before it.
+
+    `vllm_standby` sets UNSLOTH_VLLM_STANDBY=1 as the notebooks do, unless the variable is
+    already set: vLLM's memory is released during training, leaving room for longer contexts.
+    """
+    if "unsloth" in sys.modules:
+        return sys.modules["unsloth"]
+    require_cuda()
+    too_early = [name for name in PATCHED_BY_UNSLOTH if name in sys.modules]
+    if too_early:
+        warnings.warn(
+            f"{', '.join(too_early)} was imported before unsloth, so Unsloth's patches may not "
+            "apply. Restart, then call r1kit.unsloth_backend.import_unsloth_first() before "
+            "importing anything else that uses them.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    if vllm_standby:
+        os.environ.setdefault("UNSLOTH_VLLM_STANDBY", "1")
+    return importlib.import_module("unsloth")
+
+
+def load_unsloth_model(
+    name: str,
+    *,
+    max_seq_length: int,
+    lora_rank: int,
+    load_in_4bit: bool = True,
+    fast_inference: bool = True,
+    gpu_memory_utilization: float = 0.6,
+    target_modules: Sequence[str] = DEFAULT_TARGET_MODULES,
+    lora_alpha: int | None = None,
+    random_state: int = 3407,
+) -> tuple[Any, Any]:
+    """Load `name` (hub id or local folder) through Unsloth, add LoRA, return (model, tokenizer).
+
+    Args:
+        max_seq_length: prompt plus completion tokens; raise it for longer reasoning traces.
+        lora_rank: LoRA rank, also vLLM's `max_lora_rank`; larger is smarter but slower.
+        load_in_4bit: 4-bit QLoRA weights (False: 16-bit LoRA, about 4x the memory).
+        fast_inference: co-locate a vLLM engine for generation (`model.fast_generate`).
+        gpu_memory_utilization: share of GPU memory vLLM may take; lower if out of memory.
+        lora_alpha: LoRA scale numerator; None means `lora_rank`, as the notebooks set it.
+        random_state: seed of the LoRA initialisation.
+    """
+    if max_seq_length <= 0 or lora_rank <= 0:
+        raise ValueError(f"max_seq_length and lora_rank must be positive: {max_seq_length}, {lora_rank}")
+    if not 0.0 < gpu_memory_utilization <= 1.0:
+        raise ValueError(f"gpu_memory_utilization must be in (0, 1], got {gpu_memory_utilization}")
+    if not target_modules:
+        raise ValueError("target_modules is empty: name the projections that get LoRA, e.g. q_proj")
+    import_unsloth_first()
+    from unsloth import FastLanguageModel
+
+    model, tokenizer = FastLanguageModel.from_pretrained(
+        model_name=name,
+        max_seq_length=max_seq_length,
+        load_in_4bit=load_in_4bit,
+        fast_inference=fast_inference,
+        max_lora_rank=lora_rank,
+        gpu_memory_utilization=gpu_memory_utilization,
+    )
+    model = FastLanguageModel.get_peft_model(
+        model,
+        r=lora_rank,
+        target_modules=list(target_modules),
+        lora_alpha=lora_rank if lora_alpha is None else lora_alpha,
+        use_gradient_checkpointing="unsloth",  # Unsloth's offloaded checkpointing: long contexts fit
+        random_state=random_state,
+    )
+    return model, tokenizer
+
+
+def unsloth_generate(
+    model: Any,
+    tokenizer: Any,
+    prompts: list[str],
+    *,
+    n: int = 1,
+    temperature: float,
+    top_p: float,
+    max_tokens: int,
+    seed: int | None = None,
+    lora_path: str | os.PathLike[str] | None = None,
+) -> list[list[str]]:
+    """Generate `n` completions per prompt with the model's vLLM engine; one list per prompt.
+
+    `prompts` are already chat-formatted strings (any prefilled assistant text included); the
+    texts returned hold only what was generated. `temperature=0` is greedy. `lora_path` is a
+    saved adapter folder, served through `model.load_lora`; None generates with the weights
+    vLLM holds (the base model, or the LoRA being trained when Unsloth shares it). `tokenizer`
+    is not used, since vLLM tokenizes with its own copy; it keeps the signature of the
+    transformers backend.
+    """
+    if not hasattr(model, "vllm_engine"):  # without it, Unsloth's fast_generate is HF generate
+        raise ValueError("model has no vLLM engine: load it with load_unsloth_model(fast_inference=True)")
+    if n < 1 or max_tokens < 1:
+        raise ValueError(f"n and max_tokens must be at least 1, got {n} and {max_tokens}")
+    if not prompts:
+        return []
+    lora_request = None
+    if lora_path is not None:
+        if not (Path(lora_path) / "adapter_config.json").is_file():
+            raise FileNotFoundError(f"{lora_path} is not a saved LoRA adapter (no adapter_config.json)")
+        lora_request = model.load_lora(str(lora_path))
+    from vllm import SamplingParams
+
+    sampling_params = SamplingParams(
+        n=n, temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed
+    )
+    outputs = model.fast_generate(list(prompts), sampling_params=sampling_params, lora_request=lora_request)
+    return [[sample.text for sample in output.outputs] for output in outputs]

@@ -1,0 +1,171 @@
+"""API drift: every keyword argument the kit passes to the GPU stack exists in the pinned versions.
+
+The kit's calls are read with `ast` from r1kit/*.py and the code cells of notebooks/*.ipynb, so the
+check follows the code as it changes. The names each callable accepts are read from the sources
+of the releases pinned in gpu_requirements.txt: single files fetched out of the wheels on PyPI
+without installing them (tests/pinned_sources.py; the first run downloads about 1.5 MB, later runs
+read ~/.cache/r1kit-pins), or from the installed copy when it is the pinned version (trl and
+transformers on the CPU path). Only named parameters count: Unsloth's methods also take **kwargs,
+which would swallow a misspelt or removed argument without a word. Keywords passed through a
+`**mapping` are seen only when the mapping is a literal (`**{...}`, `**dict(...)`).
+Tests skip when PyPI cannot be reached.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import re
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+from pinned_sources import (
+    PinUnavailable,
+    call_keywords,
+    code_cells,
+    normalize,
+    notebook_code,
+    pinned_file,
+    read_pins,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+GPU_PINS = read_pins(ROOT / "gpu_requirements.txt")
+
+# Callee as the kit spells it -> ((pinned package, file in its wheel), ...), class, method or None
+# for the class's fields. Classes are looked up across the files listed, base classes followed.
+PINNED_APIS = {
+    "GRPOConfig": (
+        (("trl", "trl/trainer/grpo_config.py"), ("transformers", "transformers/training_args.py")),
+        "GRPOConfig",
+        None,
+    ),
+    "SamplingParams": ((("vllm", "vllm/sampling_params.py"),), "SamplingParams", None),
+    # Unsloth sets `model.fast_generate = model.vllm_engine.generate`, i.e. vLLM's LLM.generate.
+    "fast_generate": ((("vllm", "vllm/entrypoints/llm.py"),), "LLM", "generate"),
+    "FastLanguageModel.from_pretrained": (
+        (("unsloth", "unsloth/models/loader.py"),),
+        "FastLanguageModel",
+        "from_pretrained",
+    ),
+    # FastLanguageModel inherits get_peft_model from FastLlamaModel (llama.py).
+    "FastLanguageModel.get_peft_model": (
+        (("unsloth", "unsloth/models/loader.py"), ("unsloth", "unsloth/models/llama.py")),
+        "FastLanguageModel",
+        "get_peft_model",
+    ),
+}
+# One case per callee and pinned variant (vllm has a T4 and a newer-GPU pin).
+CASES = [
+    pytest.param(callee, dict(zip(packages, versions)), id=f"{callee}-{'-'.join(versions)}")
+    for callee, (members, _, _) in PINNED_APIS.items()
+    for packages in [sorted({package for package, _ in members})]
+    for versions in itertools.product(*(GPU_PINS[package] for package in packages))
+]
+# Packages whose declared requirements the other GPU pins must satisfy.
+CONSTRAINING = ["unsloth", "unsloth-zoo", "vllm"]
+
+
+def kit_sources() -> dict[str, str]:
+    """Python source of each r1kit module and each notebook code cell, by where it lives."""
+    modules = sorted(ROOT.glob("r1kit/*.py"))
+    sources = {str(p.relative_to(ROOT)): p.read_text(encoding="utf-8") for p in modules}
+    for notebook in sorted(ROOT.glob("notebooks/*.ipynb")):
+        for i, cell in enumerate(code_cells(notebook)):
+            sources[f"{notebook.relative_to(ROOT)} code cell {i}"] = notebook_code(cell)
+    return sources
+
+
+def used_keywords(callee: str) -> dict[str, list[str]]:
+    """Keyword -> the places in the kit that pass it to `callee`."""
+    used: dict[str, list[str]] = {}
+    for where, source in kit_sources().items():
+        try:
+            keywords = call_keywords(source, callee)
+        except SyntaxError as err:
+            pytest.fail(f"{where} does not parse ({err.msg}, line {err.lineno}): its calls cannot be checked")
+        for keyword in keywords:
+            used.setdefault(keyword, []).append(where)
+    return used
+
+
+def fetch(package: str, version: str, member: str) -> str:
+    """`member` of `package==version`: from the installed copy when it is that version, else PyPI."""
+    try:
+        if metadata.version(package) == version:
+            return Path(metadata.distribution(package).locate_file(member)).read_text(encoding="utf-8")
+    except metadata.PackageNotFoundError:
+        pass
+    try:
+        return pinned_file(package, version, member)
+    except PinUnavailable as err:
+        pytest.skip(str(err))
+
+
+def accepted_names(sources: list[str], cls: str, method: str | None) -> set[str]:
+    """Named parameters of `cls.method` (following base classes), or `cls`'s annotated fields."""
+    classes = {n.name: n for src in sources for n in ast.walk(ast.parse(src)) if isinstance(n, ast.ClassDef)}
+    names: set[str] = set()
+    node: ast.ClassDef | None = classes[cls]
+    while node is not None:
+        for item in node.body:
+            if method is None and isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
+                if not item.target.id.startswith("_"):  # private: not an __init__ argument
+                    names.add(item.target.id)
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == method:
+                args = item.args
+                return {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs} - {"self", "cls"}
+        node = next((classes[b.id] for b in node.bases if isinstance(b, ast.Name) and b.id in classes), None)
+    if method is not None:
+        raise LookupError(f"{method} not found on {cls} or its bases in the pinned sources")
+    return names
+
+
+@pytest.mark.parametrize("callee, versions", CASES)
+def test_keywords_exist_in_pinned_sources(callee, versions):
+    members, cls, method = PINNED_APIS[callee]
+    accepted = accepted_names([fetch(p, versions[p], member) for p, member in members], cls, method)
+    unknown = {k: where for k, where in used_keywords(callee).items() if k not in accepted}
+    assert not unknown, f"{callee} has no parameter(s) {unknown} in {versions}"
+
+
+@pytest.mark.parametrize(
+    "callee, keywords",
+    [
+        # the calls Unsloth's GRPO notebooks make, as r1kit/unsloth_backend.py repeats them
+        (
+            "FastLanguageModel.from_pretrained",
+            {"model_name", "max_seq_length", "load_in_4bit", "fast_inference", "max_lora_rank",
+             "gpu_memory_utilization"},
+        ),
+        (
+            "FastLanguageModel.get_peft_model",
+            {"r", "target_modules", "lora_alpha", "use_gradient_checkpointing", "random_state"},
+        ),
+        ("SamplingParams", {"n", "temperature", "top_p", "max_tokens", "seed"}),
+        ("fast_generate", {"sampling_params", "lora_request"}),
+    ],
+)
+def test_collector_sees_the_backend_calls(callee, keywords):
+    # guards against the drift check passing vacuously (calls renamed or built from **kwargs)
+    assert keywords <= set(used_keywords(callee))
+
+
+def test_gpu_pins_satisfy_pinned_requirements():
+    # e.g. unsloth's "peft>=0.18.0" against the peft pin; requirements behind extras are skipped
+    broken = []
+    for package in CONSTRAINING:
+        for version in GPU_PINS[package]:
+            dist = re.sub(r"[-_.]+", "_", package)
+            for line in fetch(package, version, f"{dist}-{version}.dist-info/METADATA").splitlines():
+                if not line.startswith("Requires-Dist:"):
+                    continue
+                req = Requirement(line.split(":", 1)[1].strip())
+                if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+                    continue
+                for pinned in GPU_PINS.get(normalize(req.name), []):
+                    if not req.specifier.contains(pinned, prereleases=True):
+                        broken.append(f"{package}=={version} requires {req}, pinned {req.name}=={pinned}")
+    assert not broken, "\n".join(broken)
