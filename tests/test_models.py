@@ -1,0 +1,100 @@
+"""Model loading: backend selection and its errors, name resolution, the offline alias, hub errors."""
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never touch the network
+
+import pytest
+
+from r1kit import models, unsloth_backend
+
+
+@pytest.mark.parametrize(
+    ("requested", "unsloth_runs", "expected"),
+    [
+        ("transformers", True, "transformers"),  # forced transformers even where unsloth could run
+        ("transformers", False, "transformers"),  # the CPU path
+        ("auto", False, "transformers"),  # no CUDA or no Unsloth: transformers
+        ("auto", True, "unsloth"),  # CUDA and Unsloth: unsloth
+    ],
+)
+def test_select_backend(monkeypatch, requested, unsloth_runs, expected):
+    monkeypatch.setattr(unsloth_backend, "unsloth_available", lambda: unsloth_runs)
+    assert models.select_backend(requested) == expected
+
+
+def test_unsloth_without_cuda_names_the_fix(monkeypatch):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    with pytest.raises(RuntimeError, match="CUDA") as error:
+        models.select_backend("unsloth")
+    assert "backend='transformers'" in str(error.value)  # the message names the way out
+
+
+@pytest.mark.parametrize("bad", ["vllm", "", "Transformers"])  # unknown names, case matters
+def test_unknown_backend(bad):
+    with pytest.raises(ValueError, match="unknown backend"):
+        models.select_backend(bad)
+
+
+def test_load_model_unsloth_without_cuda_fails_before_loading(monkeypatch):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    with pytest.raises(RuntimeError, match="CUDA"):
+        models.load_model("smollm2-135m-instruct", backend="unsloth")
+
+
+def test_cache_dir_from_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("R1KIT_CACHE", str(tmp_path / "cache"))
+    assert models.cache_dir() == tmp_path / "cache"
+    assert models.cache_dir(tmp_path / "given") == tmp_path / "given"  # an explicit folder wins
+
+
+def test_alias_reads_the_converted_folder(tmp_path):
+    folder = tmp_path / models.SMOLLM2_ALIAS
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")  # already converted: no conversion runs
+    assert models.resolve_model("SmolLM2-135M-Instruct", cache=tmp_path) == str(folder)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("HuggingFaceTB/SmolLM2-135M-Instruct", "HuggingFaceTB/SmolLM2-135M-Instruct"),  # hub id unchanged
+        ("gpt2", "gpt2"),  # a bare hub name
+    ],
+)
+def test_hub_ids_pass_through(name, expected):
+    assert models.resolve_model(name) == expected
+
+
+@pytest.mark.parametrize("missing", ["./no/such/model", "/no/such/model", "~/no-such-model-dir"])
+def test_missing_local_folder(missing):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        models.resolve_model(missing)
+
+
+def test_uncached_hub_model_offline_names_the_fixes(monkeypatch, tmp_path):
+    import huggingface_hub.constants
+    import transformers.utils.hub
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(transformers.utils.hub, "_is_offline_mode", True)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
+    with pytest.raises(RuntimeError) as error:
+        models.load_base("r1kit-tests/not-a-cached-model")
+    message = str(error.value)
+    for fix in ("huggingface-cli download", "local model folder", models.SMOLLM2_ALIAS):
+        assert fix in message
+
+
+def test_lora_rank_must_be_positive():
+    with pytest.raises(ValueError, match="lora_rank"):
+        models.add_lora(object(), lora_rank=0)
+
+
+def test_converted_alias_loads_with_the_right_end_token():
+    model, tokenizer = models.load_model("smollm2-135m-instruct", backend="transformers", lora_rank=4)
+    assert tokenizer.eos_token == "<|im_end|>" and tokenizer.pad_token == "<|im_end|>"
+    assert tokenizer.eos_token_id == model.config.eos_token_id  # generation stops where turns end
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    assert 0 < trainable < 0.05 * sum(p.numel() for p in model.parameters())  # only LoRA trains
