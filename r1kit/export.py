@@ -1,0 +1,127 @@
+"""Saving a trained model in the three forms people ask for: LoRA adapter, merged 16-bit, GGUF.
+
+* LoRA adapter: the small PEFT folder training already writes to ``saved_adapters/<run>/``;
+  :func:`save_lora` writes one anywhere else (plain PEFT, Unsloth and vLLM all load it).
+* Merged 16-bit: the base weights with the LoRA folded in, a plain transformers model folder.
+  On the unsloth backend this is Unsloth's ``model.save_pretrained_merged(...,
+  save_method="merged_16bit")`` (it dequantizes 4-bit weights layer by layer); on the
+  transformers backend, PEFT's ``merge_and_unload()`` on a copy of the model, so the model in
+  memory keeps its adapter.
+* GGUF (llama.cpp, Ollama, LM Studio): Unsloth's ``model.save_pretrained_gguf(...,
+  quantization_method=...)``, which builds llama.cpp's converter. The transformers backend has
+  no converter behind it and raises :class:`GGUFUnavailable` saying what to do instead.
+
+Written against unsloth 2026.8.18 (unsloth/save.py: ``unsloth_generic_save_pretrained_merged``,
+``unsloth_save_pretrained_gguf``, ``ALLOWED_QUANTS``) and peft 0.19.1.
+
+    save_merged_16bit(model, tokenizer, "exports/countdown_qwen-merged")
+    save_gguf(model, tokenizer, "exports/countdown_qwen-gguf", quantization_method="q4_k_m")
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import Any
+
+# Unsloth's llama.cpp presets (unsloth/save.py ALLOWED_QUANTS, the common ones).
+GGUF_METHODS = ("not_quantized", "fast_quantized", "quantized", "f16", "bf16", "q8_0", "q4_k_m", "q5_k_m",
+                "q2_k", "q3_k_m", "q4_0", "q4_1", "q5_0", "q6_k")
+
+
+class GGUFUnavailable(RuntimeError):
+    """GGUF export cannot run on this backend; the message names the fixes."""
+
+
+def is_unsloth_model(model: Any) -> bool:
+    """True for a model loaded through Unsloth (it carries Unsloth's save methods).
+
+    >>> is_unsloth_model(object())
+    False
+    """
+    return hasattr(model, "save_pretrained_merged") and hasattr(model, "save_pretrained_gguf")
+
+
+def _fresh_dir(path: str | os.PathLike[str]) -> Path:
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(f"{path} exists and is not a folder")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def save_lora(model: Any, tokenizer: Any, path: str | os.PathLike[str]) -> Path:
+    """Write the LoRA adapter (``adapter_config.json``, ``adapter_model.safetensors``) and tokenizer."""
+    path = _fresh_dir(path)
+    model.save_pretrained(str(path))
+    if not (path / "adapter_config.json").is_file():
+        raise ValueError(f"{type(model).__name__} saved no adapter_config.json: is it a LoRA (PEFT) model?")
+    tokenizer.save_pretrained(str(path))
+    return path
+
+
+def save_merged_16bit(model: Any, tokenizer: Any, path: str | os.PathLike[str], *, dtype: Any = None) -> Path:
+    """Save base + LoRA merged into one 16-bit transformers model folder; returns the folder.
+
+    ``dtype``: transformers backend only; default bfloat16 (float16 keeps less range).
+    The transformers backend merges a copy, so it needs memory for a second copy of the model.
+    """
+    path = _fresh_dir(path)
+    if is_unsloth_model(model):
+        model.save_pretrained_merged(str(path), tokenizer, save_method="merged_16bit")
+        return path
+    if not hasattr(model, "merge_and_unload"):
+        raise ValueError(f"{type(model).__name__} has no LoRA to merge: expected a PEFT model")
+    import torch
+
+    merged = copy.deepcopy(model).merge_and_unload()
+    merged.to(dtype or torch.bfloat16).save_pretrained(str(path), safe_serialization=True)
+    tokenizer.save_pretrained(str(path))
+    del merged
+    return path
+
+
+def save_gguf(model: Any, tokenizer: Any, path: str | os.PathLike[str], *, quantization_method: str = "q4_k_m") -> Path:
+    """Export to GGUF through Unsloth (it merges, then runs llama.cpp); returns the folder.
+
+    ``quantization_method``: one of :data:`GGUF_METHODS` ("q4_k_m" is the usual size/quality
+    trade; "q8_0" converts fastest; "f16" keeps full precision).
+    Raises GGUFUnavailable on the transformers backend.
+
+    >>> save_gguf(object(), None, "unused", quantization_method="q4_k_m")
+    Traceback (most recent call last):
+    ...
+    r1kit.export.GGUFUnavailable: GGUF export runs through Unsloth, and this model was loaded with the transformers backend. Either train on a CUDA GPU with the unsloth backend (the notebooks' install cell sets it up), or convert the merged 16-bit folder with llama.cpp: `python convert_hf_to_gguf.py MERGED_DIR --outtype q8_0`, then `llama-quantize` for smaller types such as Q4_K_M.
+    """
+    if quantization_method not in GGUF_METHODS:
+        raise ValueError(f"unknown quantization_method {quantization_method!r}; choose one of {', '.join(GGUF_METHODS)}")
+    if not is_unsloth_model(model):
+        raise GGUFUnavailable(
+            "GGUF export runs through Unsloth, and this model was loaded with the transformers backend. "
+            "Either train on a CUDA GPU with the unsloth backend (the notebooks' install cell sets it up), "
+            "or convert the merged 16-bit folder with llama.cpp: `python convert_hf_to_gguf.py MERGED_DIR "
+            "--outtype q8_0`, then `llama-quantize` for smaller types such as Q4_K_M."
+        )
+    path = _fresh_dir(path)
+    model.save_pretrained_gguf(str(path), tokenizer, quantization_method=quantization_method)
+    return path
+
+
+def folder_summary(path: str | os.PathLike[str]) -> str:
+    """One line per file in ``path`` (recursively) with its size, largest first.
+
+    >>> import tempfile; d = tempfile.mkdtemp(); _ = Path(d, "a.json").write_text("{}")
+    >>> folder_summary(d)
+    'a.json  2 B'
+    """
+    files = sorted((p for p in Path(path).rglob("*") if p.is_file()), key=lambda p: -p.stat().st_size)
+    return "\n".join(f"{p.relative_to(path)}  {_size(p.stat().st_size)}" for p in files)
+
+
+def _size(n: int) -> str:
+    """``n`` bytes for people: B, KB, MB or GB."""
+    value, units = float(n), ["B", "KB", "MB", "GB"]
+    while value >= 1024 and len(units) > 1:
+        value, units = value / 1024, units[1:]
+    return f"{n} B" if units[0] == "B" else f"{value:.1f} {units[0]}"
