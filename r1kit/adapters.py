@@ -19,20 +19,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from r1kit.atomic import write_json
+
 RUN_CARD = "run_card.json"
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
-
-
-def _write_json(path: Path, data: dict) -> None:
-    """Write JSON through a temporary file and ``os.replace``, so readers never see half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, ensure_ascii=False, default=str)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_adapter(model: Any, tokenizer: Any, path: str | os.PathLike[str], run_card: dict) -> Path:
@@ -51,7 +41,7 @@ def save_adapter(model: Any, tokenizer: Any, path: str | os.PathLike[str], run_c
         if missing:
             raise ValueError(f"model did not save a LoRA adapter (missing {', '.join(missing)}); is it a PEFT model?")
         tokenizer.save_pretrained(tmp)
-        _write_json(tmp / RUN_CARD, run_card)
+        write_json(tmp / RUN_CARD, run_card, default=str)
         shutil.rmtree(old, ignore_errors=True)
         if path.exists():
             path.rename(old)
@@ -71,7 +61,7 @@ def read_run_card(path: str | os.PathLike[str]) -> dict:
 def update_run_card(path: str | os.PathLike[str], **fields: Any) -> dict:
     """Merge ``fields`` into the run card of a saved adapter (atomically); returns the new card."""
     card = {**read_run_card(path), **fields}
-    _write_json(Path(path) / RUN_CARD, card)
+    write_json(Path(path) / RUN_CARD, card, default=str)
     return card
 
 

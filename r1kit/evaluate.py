@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 from data_prep import prefill_of
+from r1kit.atomic import write_json
 from r1kit.metrics import summarize
 from r1kit.tasks import Task, get_task
 
@@ -271,12 +270,4 @@ def save_results(results: dict, path: str | os.PathLike) -> Path:
     """Write `results` as JSON atomically (temporary file, then `os.replace`); returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(results, handle, indent=2, ensure_ascii=False)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return path
+    return write_json(path, results)

