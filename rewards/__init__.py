@@ -1,26 +1,54 @@
 """Reward functions for GRPO, in TRL's convention: ``fn(completions, **columns) -> list[float]``.
 
-Pure Python (no torch): rewards never raise on model output and never execute it; bad,
-huge or hostile text scores 0.0 in bounded time, from any thread.
+Pure Python (no torch, no numpy import; numpy/pandas column values are read as Python
+values): rewards never raise on model output and never execute it; bad, huge or hostile
+text scores 0.0 in bounded time, from any thread. Parsers (``rewards.parsers``) extract
+answers, rewards score them; each reward carries its ``max_score``.
 
 >>> from rewards import countdown_reward
 >>> countdown_reward([[{"role": "assistant", "content": "<answer>7 * (3 - 1)</answer>"}]],
 ...                  target=[14], nums=[[1, 3, 7]])
 [1.0]
+>>> countdown_reward.max_score
+1.0
 """
 
-from rewards.arithmetic import check_equation, evaluate_expression, latex_to_expression, parse_expression
+from rewards.arithmetic import check_equation, evaluate_expression, parse_expression
 from rewards.countdown_rewards import boxed_countdown_reward, countdown_reward
 from rewards.format_rewards import soft_format_reward, strict_format_reward, think_format_reward, xmlcount_reward
-from rewards.gsm8k_rewards import gsm8k_correctness_reward, int_reward, parse_number
+from rewards.free_rewards import free_boxed_countdown_reward, free_countdown_reward, free_number_reward
+from rewards.gsm8k_rewards import gsm8k_correctness_reward, int_reward
+from rewards.latex import latex_to_expression
 from rewards.math_rewards import MathAccuracyReward, math_accuracy_reward
+from rewards.numbers import last_number, normalize_number, parse_number
+from rewards.parsers import (
+    BOXED_EQUATION,
+    EQUATION_IN_ANSWER_TAG,
+    NUMBER_IN_ANSWER_TAG,
+    PARSERS,
+    BoxedEquation,
+    EquationInAnswerTag,
+    NumberInAnswerTag,
+    Parser,
+    last_equation,
+    normalize_expression,
+)
 from rewards.registry import MAX_SCORES, REWARDS, get_reward
+from rewards.scoring import plain_value, reward
 from rewards.text import MAX_TEXT_CHARS, completion_text, extract_answer, extract_boxed, extract_tag
 
 __all__ = [
+    "BOXED_EQUATION",
+    "EQUATION_IN_ANSWER_TAG",
     "MAX_SCORES",
     "MAX_TEXT_CHARS",
+    "NUMBER_IN_ANSWER_TAG",
+    "PARSERS",
+    "BoxedEquation",
+    "EquationInAnswerTag",
     "MathAccuracyReward",
+    "NumberInAnswerTag",
+    "Parser",
     "REWARDS",
     "boxed_countdown_reward",
     "check_equation",
@@ -30,13 +58,22 @@ __all__ = [
     "extract_answer",
     "extract_boxed",
     "extract_tag",
+    "free_boxed_countdown_reward",
+    "free_countdown_reward",
+    "free_number_reward",
     "get_reward",
     "gsm8k_correctness_reward",
     "int_reward",
+    "last_equation",
+    "last_number",
     "latex_to_expression",
     "math_accuracy_reward",
+    "normalize_expression",
+    "normalize_number",
     "parse_expression",
     "parse_number",
+    "plain_value",
+    "reward",
     "soft_format_reward",
     "strict_format_reward",
     "think_format_reward",

@@ -6,15 +6,13 @@ minus, no power, no ``//``, no decimal point and no implicit multiplication, so 
 like ``9**9**9`` or ``2.5*4`` is simply invalid. Values are ``fractions.Fraction``: exact,
 and bounded because every literal must be one of a few small given numbers.
 
-``latex_to_expression`` turns the LaTeX that R1-distill models write inside ``\boxed{}``
-(``\frac``, ``\times``, ``\div``, ``\cdot``, ``\left( \right)``, braces) into that grammar.
+``rewards.latex.latex_to_expression`` turns the LaTeX that R1-distill models write inside
+``\boxed{}`` into that grammar (it is re-exported here).
 
 >>> evaluate_expression("(3 + 5) × 2")
 Fraction(16, 1)
 >>> evaluate_expression("2**3") is None
 True
->>> latex_to_expression(r"\frac{6}{2} \times 4")
-'((6)/(2)) * 4'
 """
 
 from __future__ import annotations
@@ -22,6 +20,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+
+from rewards.latex import latex_to_expression  # noqa: F401  (re-exported: its old home)
 
 # Longer answers are not equations a model would write for a handful of numbers.
 MAX_EXPRESSION_CHARS = 1_000
@@ -147,10 +147,13 @@ def _evaluate_postfix(postfix: list[int | str]) -> Fraction | None:
     return Fraction(values[0])
 
 
-def check_equation(answer: str, target: int, nums: list[int]) -> bool:
+def check_equation(answer: str, target: int, nums: list[int], *, target_first: bool = False) -> bool:
     """True iff ``answer`` uses every number of ``nums`` exactly once and equals ``target``.
 
-    A trailing ``= N`` is allowed only when N is the target.
+    A trailing ``= N`` is allowed only when N is the target. With ``target_first`` a
+    leading ``N =`` is allowed too, again only when N is the target (``24 = (6 - 2) * 6``);
+    the ``<answer>`` format keeps its stricter rule, the boxed LaTeX format uses this one.
+    At most one ``=``.
 
     >>> check_equation("80 + (70 / 14) = 85", 85, [14, 70, 80])
     True
@@ -158,94 +161,31 @@ def check_equation(answer: str, target: int, nums: list[int]) -> bool:
     False
     >>> check_equation("2.5 * 4", 10, [2, 5, 4])
     False
+    >>> check_equation("85 = 80 + 70 / 14", 85, [14, 70, 80]), check_equation("85 = 80 + 70 / 14", 85, [14, 70, 80], target_first=True)
+    (False, True)
     """
     if not isinstance(answer, str):
         return False
-    expr, *stated = answer.split("=")
-    if len(stated) > 1:
+    sides = answer.split("=", 2)
+    if len(sides) > 2:
         return False
-    if stated and not _states_target(stated[0], target):
-        return False
+    expr = sides[0]
+    if len(sides) == 2:
+        if _states_target(sides[1], target):
+            expr = sides[0]
+        elif target_first and _states_target(sides[0], target):
+            expr = sides[1]
+        else:
+            return False
     parsed = parse_expression(expr)
     if parsed is None or parsed.value != target:
         return False
     return sorted(parsed.numbers) == sorted(nums)
 
 
+_STATED = re.compile(r"\s*(-?[0-9]{1,18})\s*")
+
+
 def _states_target(text: str, target: int) -> bool:
-    match = re.fullmatch(r"\s*(-?[0-9]{1,18})\s*", text)
+    match = _STATED.fullmatch(text)
     return match is not None and int(match.group(1)) == target
-
-
-_LATEX_SPACES = re.compile(r"\\[,;:! ]|\\quad|~")
-_LATEX_OPERATORS = {r"\times": " * ", r"\cdot": " * ", r"\div": " / "}
-_LATEX_COMMAND = re.compile(r"\\[A-Za-z]+")
-_FRACTIONS = (r"\frac", r"\dfrac", r"\tfrac")
-# LaTeX groups nested deeper than this are not a Countdown answer.
-MAX_LATEX_DEPTH = 50
-
-
-def latex_to_expression(latex: str) -> str | None:
-    r"""Rewrites a LaTeX equation into the plain grammar; None for anything else.
-
-    Braces become parentheses, ``\frac{a}{b}`` becomes ``((a)/(b))``, ``\left(`` and
-    ``\right)`` become parentheses; any other command (``\sqrt``, powers via ``^``) is
-    rejected.
-
-    >>> latex_to_expression(r"\left(3 + 5\right) \cdot 2 = 16")
-    '(3 + 5) * 2 = 16'
-    >>> latex_to_expression(r"2^{3}") is None
-    True
-    """
-    if not isinstance(latex, str) or len(latex) > MAX_EXPRESSION_CHARS:
-        return None
-    text = _LATEX_SPACES.sub(" ", latex).replace(r"\left", "").replace(r"\right", "")
-    for command, operator in _LATEX_OPERATORS.items():
-        text = re.sub(re.escape(command) + r"(?![A-Za-z])", operator, text)
-    out, _ = _convert_group(text, 0, 0)
-    return None if out is None else " ".join(out.split())
-
-
-def _convert_group(text: str, index: int, depth: int) -> tuple[str | None, int]:
-    """Converts ``text`` from ``index`` up to the matching "}" (or the end at depth 0)."""
-    if depth > MAX_LATEX_DEPTH:
-        return None, index
-    pieces: list[str] = []
-    while index < len(text):
-        char = text[index]
-        if char in "^_":
-            return None, index  # powers and subscripts are not Countdown operations
-        if char == "}":
-            return ("".join(pieces), index + 1) if depth > 0 else (None, index)
-        if char == "{":
-            inner, index = _convert_group(text, index + 1, depth + 1)
-            if inner is None:
-                return None, index
-            pieces.append(f"({inner})")
-            continue
-        if char == "\\":
-            command = _LATEX_COMMAND.match(text, index)
-            if command is None or command.group(0) not in _FRACTIONS:
-                return None, index
-            fraction, index = _convert_fraction(text, command.end(), depth)
-            if fraction is None:
-                return None, index
-            pieces.append(fraction)
-            continue
-        pieces.append(char)
-        index += 1
-    return ("".join(pieces), index) if depth == 0 else (None, index)
-
-
-def _convert_fraction(text: str, index: int, depth: int) -> tuple[str | None, int]:
-    parts = []
-    for _ in range(2):
-        while index < len(text) and text[index] == " ":
-            index += 1
-        if index >= len(text) or text[index] != "{":
-            return None, index
-        inner, index = _convert_group(text, index + 1, depth + 1)
-        if inner is None:
-            return None, index
-        parts.append(inner)
-    return f"(({parts[0]})/({parts[1]}))", index

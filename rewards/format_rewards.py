@@ -16,15 +16,21 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rewards.scoring import score_each
+from rewards.scoring import reward, score_each
 
+# Every check below is a bounded number of tag searches and slices: linear in the text.
 _THINK_TAGS = re.compile(r"</?(?:think|answer)>")
 _REASONING_TAGS = re.compile(r"</?(?:reasoning|answer)>")
-_STRICT_LAYOUT = re.compile(r"<reasoning>\n.*?\n</reasoning>\n<answer>\n.*?\n</answer>\n?", re.DOTALL)
+_STRICT_TAGS = ["<reasoning>", "</reasoning>", "<answer>", "</answer>"]
 _SOFT_START = re.compile(r"\s*<reasoning>")
 _SOFT_MIDDLE = re.compile(r"</reasoning>\s*<answer>")
+# What each layout earns when followed.
+THINK_FORMAT_SCORE = 1.0
+STRICT_FORMAT_SCORE = 0.5
+SOFT_FORMAT_SCORE = 0.5
 
 
+@reward(max_score=THINK_FORMAT_SCORE)
 def think_format_reward(completions: list[Any], **kwargs: Any) -> list[float]:
     """1.0 for ``<think>...</think>`` then ``<answer>...</answer>`` and nothing after, else 0.0.
 
@@ -56,7 +62,7 @@ def _think_format_score(text: str) -> float:
         return 0.0
     between = text[tags[0].end() : tags[1].start()]
     after = text[tags[2].end() :]
-    return 1.0 if not between.strip() and not after.strip() else 0.0
+    return THINK_FORMAT_SCORE if not between.strip() and not after.strip() else 0.0
 
 
 def _first_tags(pattern: re.Pattern, text: str, limit: int) -> list[re.Match]:
@@ -69,6 +75,7 @@ def _first_tags(pattern: re.Pattern, text: str, limit: int) -> list[re.Match]:
     return tags
 
 
+@reward(max_score=STRICT_FORMAT_SCORE)
 def strict_format_reward(completions: list[Any], **kwargs: Any) -> list[float]:
     """0.5 for exactly ``<reasoning>\\n...\\n</reasoning>\\n<answer>\\n...\\n</answer>``, else 0.0.
 
@@ -82,11 +89,27 @@ def strict_format_reward(completions: list[Any], **kwargs: Any) -> list[float]:
 
 
 def _strict_format_score(text: str) -> float:
-    if len(_first_tags(_REASONING_TAGS, text, 5)) != 4:
+    """``<reasoning>\\n.*\\n</reasoning>\\n<answer>\\n.*\\n</answer>\\n?``, each tag once, checked by position."""
+    tags = _first_tags(_REASONING_TAGS, text, 5)
+    if [m.group(0) for m in tags] != _STRICT_TAGS:
         return 0.0
-    return 0.5 if _STRICT_LAYOUT.fullmatch(text) else 0.0
+    open_reasoning, close_reasoning, open_answer, close_answer = tags
+    layout = (
+        open_reasoning.start() == 0
+        and _newline_wrapped(text, open_reasoning.end(), close_reasoning.start())
+        and text[close_reasoning.end() : open_answer.start()] == "\n"
+        and _newline_wrapped(text, open_answer.end(), close_answer.start())
+        and text[close_answer.end() :] in ("", "\n")
+    )
+    return STRICT_FORMAT_SCORE if layout else 0.0
 
 
+def _newline_wrapped(text: str, start: int, end: int) -> bool:
+    """The span starts and ends with its own newline (two distinct ones: "\\n\\n" at least)."""
+    return end - start >= 2 and text[start] == "\n" and text[end - 1] == "\n"
+
+
+@reward(max_score=SOFT_FORMAT_SCORE)
 def soft_format_reward(completions: list[Any], **kwargs: Any) -> list[float]:
     """0.5 when the text opens with ``<reasoning>...</reasoning>`` then ``<answer>...</answer>``.
 
@@ -105,7 +128,7 @@ def _soft_format_score(text: str) -> float:
     middle = _SOFT_MIDDLE.search(text, start.end())
     if middle is None:
         return 0.0
-    return 0.5 if "</answer>" in text[middle.end() :] else 0.0
+    return SOFT_FORMAT_SCORE if text.find("</answer>", middle.end()) >= 0 else 0.0
 
 
 _XML_PARTS = ("<reasoning>\n", "\n</reasoning>\n", "\n<answer>\n", "\n</answer>")
@@ -113,6 +136,7 @@ XML_TAG_CREDIT = 0.125
 TRAILING_CHAR_PENALTY = 0.001
 
 
+@reward(max_score=XML_TAG_CREDIT * len(_XML_PARTS))
 def xmlcount_reward(completions: list[Any], **kwargs: Any) -> list[float]:
     """Up to 0.5: 0.125 for each layout tag that appears exactly once, on its own line.
 

@@ -1,8 +1,9 @@
 """GSM8K rewards: is the number in the last ``<answer>`` the gold number?
 
-``gsm8k_correctness_reward`` compares numbers, not strings: ``72``, ``72.0``, ``$72`` and
-`` 72 `` all match a gold ``72``, ``1,000`` matches ``1000``, while ``4720`` does not match
-``472``. ``int_reward`` pays for an answer that is a bare integer.
+``gsm8k_correctness_reward`` compares numbers, not strings (``NUMBER_IN_ANSWER_TAG`` in
+``rewards.parsers``): ``72``, ``72.0``, ``$72`` and `` 72 `` all match a gold ``72``,
+``1,000`` matches ``1000``, while ``4720`` does not match ``472``. ``int_reward`` pays for
+an answer that is a bare integer.
 
 >>> gsm8k_correctness_reward(["<answer>\\n$1,080.00\\n</answer>"], answer=["1080"])
 [2.0]
@@ -11,42 +12,21 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from rewards.scoring import score_each
+from rewards.numbers import MAX_NUMBER_CHARS, parse_number  # noqa: F401  (re-exported: their old home)
+from rewards.parsers import NUMBER_IN_ANSWER_TAG
+from rewards.scoring import reward, score_each
 from rewards.text import extract_answer
 
-_NUMBER = re.compile(r"(-?)\$?(-?)([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(\.[0-9]+)?")
 _INTEGER = re.compile(r"-?[0-9]+")
-# Answers with more digits than this are not grade-school results.
-MAX_NUMBER_CHARS = 40
+# What a correct GSM8K answer earns (the GRPO GSM8K recipe's weighting).
+CORRECT_SCORE = 2.0
+# What a bare-integer answer earns.
+INT_SCORE = 0.5
 
 
-def parse_number(text: Any) -> Decimal | None:
-    """Reads a plain number: optional sign, optional ``$``, thousands commas, decimals.
-
-    >>> parse_number(" $1,234.50 "), parse_number("-7"), parse_number("72 dollars")
-    (Decimal('1234.50'), Decimal('-7'), None)
-    """
-    if isinstance(text, (int, Decimal)) and not isinstance(text, bool):
-        return Decimal(text)
-    if isinstance(text, float) and text == text and abs(text) != float("inf"):
-        return Decimal(repr(text))
-    if not isinstance(text, str) or len(text) > MAX_NUMBER_CHARS:
-        return None
-    match = _NUMBER.fullmatch(text.strip())
-    if match is None:
-        return None
-    sign_before, sign_after, digits, fraction = match.groups()
-    if sign_before and sign_after:
-        return None
-    try:
-        return Decimal(sign_before + sign_after + digits.replace(",", "") + (fraction or ""))
-    except InvalidOperation:
-        return None
-
-
+@reward(max_score=CORRECT_SCORE)
 def gsm8k_correctness_reward(completions: list[Any], answer: list[str] | None = None, **kwargs: Any) -> list[float]:
     """2.0 when the last ``<answer>`` content equals the gold ``answer`` as a number, else 0.0.
 
@@ -68,10 +48,11 @@ def gsm8k_correctness_reward(completions: list[Any], answer: list[str] | None = 
 
 
 def _correctness_score(text: str, gold: Any) -> float:
-    predicted, expected = parse_number(extract_answer(text)), parse_number(gold)
-    return 2.0 if predicted is not None and expected is not None and predicted == expected else 0.0
+    correct = NUMBER_IN_ANSWER_TAG.is_correct(NUMBER_IN_ANSWER_TAG.strict(text), {"answer": gold})
+    return CORRECT_SCORE if correct else 0.0
 
 
+@reward(max_score=INT_SCORE)
 def int_reward(completions: list[Any], **kwargs: Any) -> list[float]:
     """0.5 when the last ``<answer>`` holds a bare integer (digits, optional minus), else 0.0.
 
@@ -83,4 +64,4 @@ def int_reward(completions: list[Any], **kwargs: Any) -> list[float]:
 
 def _int_score(text: str) -> float:
     content = extract_answer(text)
-    return 0.5 if content is not None and _INTEGER.fullmatch(content.strip()) else 0.0
+    return INT_SCORE if content is not None and _INTEGER.fullmatch(content.strip()) else 0.0

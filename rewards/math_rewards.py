@@ -1,10 +1,13 @@
-r"""General math answers checked with math-verify, with a time bound that really holds.
+r"""General math answers checked with math-verify, with time bounds that really hold.
 
 math-verify's own timeout relies on SIGALRM: off the main thread (where newer TRL runs
-rewards) it fails, and it cannot interrupt a huge power like ``2^{10^{10}}``. Here each
-check runs in a persistent child process (``rewards.math_worker``); when a check overruns
-its budget the child is killed, the completion scores 0.0 and a fresh child starts on the
-next call. Calls from several threads are serialised by a lock.
+rewards) it fails, and it cannot interrupt a huge power like ``2^{10^{10}}``. Here checks
+run in child processes (``rewards.math_worker``) and two clocks apply: each completion
+gets ``timeout_seconds`` and a whole call gets ``call_timeout_seconds``. A child that
+overruns is killed and its completion scores 0.0; once the call's budget is spent the
+remaining completions score 0.0 and the call returns. Each call borrows its own child from
+a small pool, which keeps one spare child starting in the background, so a killed child
+is replaced at once and calls from several threads run side by side.
 
 >>> math_accuracy_reward([r"The answer is $\boxed{\frac{1}{2}}$", r"$\boxed{3}$"],
 ...                      solution=["$0.5$", "$4$"])
@@ -14,110 +17,234 @@ next call. Calls from several threads are serialised by a lock.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import importlib.util
 import json
+import math
 import os
 import select
 import subprocess
 import sys
 import threading
+import time
 from typing import Any
 
-from rewards.scoring import score_each
+from rewards.scoring import plain_value, reward
+from rewards.text import completion_text
 
 # Seconds one completion may take inside math-verify before it scores 0.0.
 DEFAULT_TIMEOUT_SECONDS = 2.0
-# Seconds the child may take to start (importing sympy is slow on a cold disk).
+# Seconds one whole call may take; completions left when it is spent score 0.0. A legit check
+# takes ~5-50 ms, so 10 s covers a few hundred completions; raise it for larger batches.
+DEFAULT_CALL_TIMEOUT_SECONDS = 10.0
+# Seconds the first child may take to start (importing sympy is slow on a cold disk); this
+# one-off wait is not billed to the call's budget, every later start is.
 STARTUP_TIMEOUT_SECONDS = 120.0
+# Idle children kept for later calls (one of them is the spare).
+MAX_IDLE_WORKERS = 3
+# What a correct answer earns.
+MATH_ACCURACY_SCORE = 1.0
 
 
-class _MathVerifier:
-    """Owns the child process; ``score`` returns 0.0 on timeout, crash or bad output."""
+class _Worker:
+    """One child process; ``check`` returns None on timeout, crash or bad output."""
+
+    def __init__(self) -> None:
+        package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "rewards.math_worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+        )
+        self.ready = False
+
+    def wait_ready(self, timeout: float) -> str:
+        """``"ready"``, ``"timeout"`` (still starting) or ``"dead"`` (the child exited)."""
+        if not self.ready:
+            line = self._read_line(timeout)
+            if line is None:
+                return "dead" if self.process.poll() is not None else "timeout"
+            self.ready = True
+        return "ready"
+
+    def check(self, gold: str, answer: str, timeout: float) -> float | None:
+        try:
+            self.process.stdin.write(json.dumps({"gold": gold, "answer": answer}) + "\n")
+            self.process.stdin.flush()
+            reply = self._read_line(timeout)
+            return None if reply is None else float(json.loads(reply)["score"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout):
+            with contextlib.suppress(OSError):
+                stream.close()
+
+    def _read_line(self, timeout: float) -> str | None:
+        ready, _, _ = select.select([self.process.stdout], [], [], max(timeout, 0.0))
+        line = self.process.stdout.readline() if ready else ""
+        return line or None
+
+
+class _WorkerPool:
+    """Lends each call a child of its own; keeps one spare starting so a kill costs no start."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._process: subprocess.Popen | None = None
+        self._idle: list[_Worker] = []
+        self._all: set[_Worker] = set()
+        self._pid = os.getpid()
+        self.warmed = False  # some child has started in this process: later starts are billed
 
-    def score(self, gold: str, answer: str, timeout: float) -> float:
+    def acquire(self) -> _Worker:
         with self._lock:
-            process = self._running_process()
-            try:
-                process.stdin.write(json.dumps({"gold": gold, "answer": answer}) + "\n")
-                process.stdin.flush()
-                reply = self._read_line(process, timeout)
-            except OSError:
-                reply = None
-            if reply is None:
-                self.close()
-                return 0.0
-            return float(json.loads(reply)["score"])
+            self._forget_after_fork()
+            worker = self._idle.pop(0) if self._idle else self._start()
+            if not self._idle:
+                self._idle.append(self._start())  # the spare: starts while this one works
+            return worker
 
-    def _running_process(self) -> subprocess.Popen:
-        if self._process is not None and self._process.poll() is None:
-            return self._process
-        package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])))
-        process = subprocess.Popen(
-            [sys.executable, "-m", "rewards.math_worker"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
-        )
-        if self._read_line(process, STARTUP_TIMEOUT_SECONDS) is None:
-            process.kill()
-            raise RuntimeError("the math-verify worker did not start; run `python -m rewards.math_worker` to see why")
-        self._process = process
-        return process
+    def release(self, worker: _Worker) -> None:
+        with self._lock:
+            if worker.ready and worker.alive() and len(self._idle) < MAX_IDLE_WORKERS and os.getpid() == self._pid:
+                self._idle.insert(0, worker)
+                return
+        self.discard(worker)
 
-    @staticmethod
-    def _read_line(process: subprocess.Popen, timeout: float) -> str | None:
-        ready, _, _ = select.select([process.stdout], [], [], timeout)
-        line = process.stdout.readline() if ready else ""
-        return line or None
+    def discard(self, worker: _Worker) -> None:
+        worker.kill()
+        with self._lock:
+            self._all.discard(worker)
 
     def close(self) -> None:
-        if self._process is not None:
-            self._process.kill()
-            self._process.wait()
-            self._process = None
+        with self._lock:
+            workers, self._idle, self._all = list(self._all), [], set()
+        for worker in workers:
+            worker.kill()
+
+    def _start(self) -> _Worker:
+        worker = _Worker()
+        self._all.add(worker)
+        return worker
+
+    def _forget_after_fork(self) -> None:
+        if os.getpid() != self._pid:  # a forked copy: those children belong to the parent
+            self._idle, self._all, self._pid, self.warmed = [], set(), os.getpid(), False
 
 
-_VERIFIER = _MathVerifier()
-atexit.register(_VERIFIER.close)
+_POOL = _WorkerPool()
+atexit.register(_POOL.close)
+
+
+def _positive_seconds(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+    return float(value)
 
 
 class MathAccuracyReward:
-    """A picklable math-verify reward with its own per-completion time budget.
+    """A picklable math-verify reward with a per-completion and a whole-call time budget.
 
-    >>> MathAccuracyReward(timeout_seconds=1.0).__name__
-    'math_accuracy_reward'
+    Args:
+        timeout_seconds: the most one completion may take; it scores 0.0 when it overruns.
+        call_timeout_seconds: the most one call may take; what is left then scores 0.0.
+
+    >>> fn = MathAccuracyReward(timeout_seconds=1.0, call_timeout_seconds=5.0)
+    >>> fn.__name__, fn.max_score
+    ('math_accuracy_reward', 1.0)
     """
 
     __name__ = "math_accuracy_reward"
+    max_score = MATH_ACCURACY_SCORE
 
-    def __init__(self, timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS) -> None:
-        if not timeout_seconds > 0:
-            raise ValueError(f"timeout_seconds must be positive, got {timeout_seconds!r}")
-        self.timeout_seconds = float(timeout_seconds)
+    def __init__(
+        self,
+        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+        call_timeout_seconds: float = DEFAULT_CALL_TIMEOUT_SECONDS,
+    ) -> None:
+        self.timeout_seconds = _positive_seconds("timeout_seconds", timeout_seconds)
+        self.call_timeout_seconds = _positive_seconds("call_timeout_seconds", call_timeout_seconds)
+
+    def __repr__(self) -> str:
+        return f"MathAccuracyReward(timeout_seconds={self.timeout_seconds}, call_timeout_seconds={self.call_timeout_seconds})"
 
     def __call__(self, completions: list[Any], solution: list[str] | None = None, **kwargs: Any) -> list[float]:
         if importlib.util.find_spec("math_verify") is None:
             raise ImportError("math_accuracy_reward needs math-verify: pip install 'math-verify==0.8.0'")
-        return score_each(completions, self._score, solution)
+        if not isinstance(completions, (list, tuple)):
+            return []
+        golds = plain_value(solution) if solution is not None else []
+        golds = golds if isinstance(golds, (list, tuple)) else []
+        jobs = []
+        for index, completion in enumerate(completions):
+            gold = plain_value(golds[index]) if index < len(golds) else None
+            text = completion_text(completion)
+            jobs.append((gold, text) if isinstance(gold, str) and gold.strip() and text else None)
+        return self._score_all(jobs)
 
-    def _score(self, text: str, gold: Any) -> float:
-        if not isinstance(gold, str) or not gold.strip():
-            return 0.0
-        return _VERIFIER.score(gold, text, self.timeout_seconds)
+    def _score_all(self, jobs: list[tuple[str, str] | None]) -> list[float]:
+        scores = [0.0] * len(jobs)
+        deadline = time.monotonic() + self.call_timeout_seconds
+        worker = None
+        try:
+            for index, job in enumerate(jobs):
+                if job is None:
+                    continue
+                if worker is None:
+                    worker, deadline = self._ready_worker(deadline)
+                    if worker is None:
+                        break  # the budget went on starting a child
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                score = worker.check(*job, min(self.timeout_seconds, remaining))
+                if score is None:
+                    _POOL.discard(worker)  # overran or crashed: killed, the spare takes over
+                    worker = None
+                    continue
+                scores[index] = score
+        finally:
+            if worker is not None:
+                _POOL.release(worker)
+        return scores
+
+    @staticmethod
+    def _ready_worker(deadline: float) -> tuple[_Worker | None, float]:
+        """A started child and the deadline (moved by the first, unbilled start of the process)."""
+        worker = _POOL.acquire()
+        cold = not _POOL.warmed
+        waited_from = time.monotonic()
+        state = worker.wait_ready(STARTUP_TIMEOUT_SECONDS if cold else deadline - waited_from)
+        if state == "ready":
+            _POOL.warmed = True
+            return worker, deadline + (time.monotonic() - waited_from if cold else 0.0)
+        _POOL.discard(worker)
+        if state == "dead" or cold:
+            raise RuntimeError("the math-verify worker did not start; run `python -m rewards.math_worker` to see why")
+        return None, deadline
 
 
 _DEFAULT_REWARD = MathAccuracyReward()
 
 
+@reward(max_score=MATH_ACCURACY_SCORE)
 def math_accuracy_reward(completions: list[Any], solution: list[str] | None = None, **kwargs: Any) -> list[float]:
     r"""1.0 when math-verify finds the completion's answer equal to ``solution``, else 0.0.
 
     The answer is read from the completion's LaTeX (``\boxed{}`` first); each check gets
-    ``DEFAULT_TIMEOUT_SECONDS`` and scores 0.0 when it overruns. Use
-    ``MathAccuracyReward(timeout_seconds=...)`` for another budget.
+    ``DEFAULT_TIMEOUT_SECONDS`` and the whole call ``DEFAULT_CALL_TIMEOUT_SECONDS``; what
+    overruns scores 0.0. Use ``MathAccuracyReward(timeout_seconds=..., call_timeout_seconds=...)``
+    for other budgets.
 
     Args:
         completions: strings or conversational message lists.

@@ -21,7 +21,9 @@ def main() -> None:
 
     answer_config = [
         LatexExtractionConfig(
-            normalization_config=NormalizationConfig(nits=False, malformed_operators=False, basic_latex=True, equations=True, boxed="all", units=True),
+            normalization_config=NormalizationConfig(
+                nits=False, malformed_operators=False, basic_latex=True, equations=True, boxed="all", units=True
+            ),
             boxed_match_priority=0,
             try_extract_without_anchor=False,
         )

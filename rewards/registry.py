@@ -1,20 +1,25 @@
 """Rewards by name, for recipes: ``rewards: [countdown, think_format]``.
 
 Names are the function names without the ``_reward`` suffix; the full function name is
-accepted too.
+accepted too. Each reward carries the most it pays as ``max_score`` (set where the reward
+is defined), so evaluation can tell "fully correct" from partial credit.
 
 >>> get_reward("countdown").__name__, get_reward("xmlcount_reward").__name__
 ('countdown_reward', 'xmlcount_reward')
+>>> get_reward("gsm8k_correctness").max_score
+2.0
 >>> sorted(REWARDS)[:3]
-['boxed_countdown', 'countdown', 'gsm8k_correctness']
+['boxed_countdown', 'countdown', 'free_boxed_countdown']
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 
 from rewards.countdown_rewards import boxed_countdown_reward, countdown_reward
 from rewards.format_rewards import soft_format_reward, strict_format_reward, think_format_reward, xmlcount_reward
+from rewards.free_rewards import free_boxed_countdown_reward, free_countdown_reward, free_number_reward
 from rewards.gsm8k_rewards import gsm8k_correctness_reward, int_reward
 from rewards.math_rewards import math_accuracy_reward
 
@@ -32,21 +37,14 @@ REWARDS: dict[str, RewardFunction] = {
         soft_format_reward,
         xmlcount_reward,
         math_accuracy_reward,
+        free_number_reward,
+        free_countdown_reward,
+        free_boxed_countdown_reward,
     )
 }
 
-# The most each reward pays, so evaluation can tell "fully correct" from partial credit.
-MAX_SCORES: dict[str, float] = {
-    "countdown": 1.0,
-    "boxed_countdown": 1.0,
-    "think_format": 1.0,
-    "gsm8k_correctness": 2.0,
-    "int": 0.5,
-    "strict_format": 0.5,
-    "soft_format": 0.5,
-    "xmlcount": 0.5,
-    "math_accuracy": 1.0,
-}
+# A read-only view of each reward's own ``max_score`` (kept for convenience; not a second home).
+MAX_SCORES: Mapping[str, float] = MappingProxyType({name: fn.max_score for name, fn in REWARDS.items()})
 
 
 def get_reward(name: str) -> RewardFunction:

@@ -15,9 +15,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-# Completions longer than this are treated as hostile and score 0.0. Realistic completions
-# of the kit's recipes stay far below (4096 tokens is roughly 16k characters).
-MAX_TEXT_CHARS = 100_000
+# Completions longer than this (a megabyte) are treated as hostile and score 0.0. R1-style
+# traces of 32k tokens (~150k characters) are normal; every reader here is linear in the text.
+MAX_TEXT_CHARS = 1_000_000
 
 
 def completion_text(completion: Any) -> str:
@@ -37,7 +37,9 @@ def completion_text(completion: Any) -> str:
     if isinstance(completion, str):
         text = completion
     elif isinstance(completion, (list, tuple)):
-        parts = [_message_text(m) for m in completion if isinstance(m, dict) and m.get("role", "assistant") == "assistant"]
+        parts = [
+            _message_text(m) for m in completion if isinstance(m, dict) and m.get("role", "assistant") == "assistant"
+        ]
         text = "".join(parts)
     else:
         return ""

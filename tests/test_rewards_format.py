@@ -41,7 +41,11 @@ XML = [
     ("<answer>\n72\n</answer>", 0.0, 0.0),  # no reasoning
     ("<reasoning>\na\n</reasoning>\n", 0.0, 0.0),  # no answer
     ("<reasoning>\na\n</reasoning>\n<answer>\n72\n", 0.0, 0.0),  # unclosed answer
-    ("<reasoning>\na\n</reasoning>\n<reasoning>\nb\n</reasoning>\n<answer>\n1\n</answer>", 0.0, 0.5),  # two reasoning blocks
+    (
+        "<reasoning>\na\n</reasoning>\n<reasoning>\nb\n</reasoning>\n<answer>\n1\n</answer>",
+        0.0,
+        0.5,
+    ),  # two reasoning blocks
 ]
 
 
