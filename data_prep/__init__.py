@@ -1,4 +1,5 @@
-"""Data for GRPO recipes: prompts, Countdown problems with an exact solver, GSM8K and fixtures.
+"""Data for GRPO recipes: prompts, Countdown problems with an exact solver, GSM8K and fixtures,
+and worked solutions ("traces") for a supervised cold start before GRPO.
 
 Everything here is plain Python plus the `datasets` library; nothing downloads at import time
 and nothing knows about models. Rows use the public datasets' columns (Countdown: ``target``,
@@ -21,8 +22,9 @@ from .countdown import (
     load_countdown_hub,
     solve_countdown,
 )
-from .gsm8k import extract_hash_answer, gsm8k_fixture, load_gsm8k, read_raw_fixture
+from .gsm8k import extract_hash_answer, gsm8k_fixture, load_gsm8k, read_raw_fixture, worked_solution
 from .prompts import PREFILLS, PROMPT_STYLES, PromptStyle, build_prompt, countdown_task, prefill_of
+from .traces import arithmetic_trace, countdown_trace, gsm8k_trace, sft_example, trace
 
 __all__ = [
     "PREFILLS",
@@ -30,16 +32,22 @@ __all__ = [
     "PromptStyle",
     "arithmetic_dataset",
     "arithmetic_rows",
+    "arithmetic_trace",
     "build_prompt",
     "countdown_dataset",
     "countdown_rows",
     "countdown_targets",
     "countdown_task",
+    "countdown_trace",
     "extract_hash_answer",
     "gsm8k_fixture",
+    "gsm8k_trace",
     "load_countdown_hub",
     "load_gsm8k",
     "prefill_of",
     "read_raw_fixture",
+    "sft_example",
     "solve_countdown",
+    "trace",
+    "worked_solution",
 ]

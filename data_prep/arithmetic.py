@@ -89,7 +89,9 @@ def arithmetic_rows(
         else:
             raise ValueError(f"no valid question in {_MAX_TRIES} draws; allow_negative=True or other operators")
         question, value = drawn
-        rows.append({"question": question, "answer": str(value), "prompt": build_prompt(prompt_style, question=question)})
+        rows.append(
+            {"question": question, "answer": str(value), "prompt": build_prompt(prompt_style, question=question)}
+        )
     return rows
 
 

@@ -18,10 +18,11 @@ True
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator, Sequence
 from fractions import Fraction
 from functools import lru_cache
 from itertools import combinations
-from typing import TYPE_CHECKING, Any, Iterator, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .hub import check_count, first_rows, load_hub_dataset, rows_to_dataset
 from .prompts import build_prompt, get_style
@@ -257,9 +258,7 @@ def load_countdown_hub(split: str = "train", n: int | None = None, prompt_style:
     get_style(prompt_style)
     if n is not None:
         check_count(n)
-    data = load_hub_dataset(
-        HUB_COUNTDOWN, None, split, offline_alternative="data_prep.countdown_dataset(n, seed=...)"
-    )
+    data = load_hub_dataset(HUB_COUNTDOWN, None, split, offline_alternative="data_prep.countdown_dataset(n, seed=...)")
     return first_rows(data, n).map(
         lambda row: {"prompt": build_prompt(prompt_style, nums=row["nums"], target=row["target"])}
     )

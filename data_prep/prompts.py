@@ -27,8 +27,8 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 Message = dict[str, str]
 
@@ -59,6 +59,13 @@ GSM8K_XML_SYSTEM = (
 ANSWER_ONLY_SYSTEM = "Reply with the final answer only, inside <answer></answer> tags."
 ANSWER_ONLY_PREFILL = "<answer>"
 
+# Compact think-then-answer for the CPU demo: few prompt tokens, and the assistant turn opens
+# with "<think>" so even an untrained model starts in the format.
+THINK_ANSWER_SYSTEM = (
+    "Work it out step by step inside <think> </think>, then give only the final number inside <answer> </answer>."
+)
+THINK_ANSWER_PREFILL = "<think>"
+
 
 @dataclass(frozen=True)
 class PromptStyle:
@@ -79,6 +86,7 @@ PROMPT_STYLES: dict[str, PromptStyle] = {
         PromptStyle("gsm8k_xml", GSM8K_XML_SYSTEM, "", ""),
         PromptStyle("answer_only", ANSWER_ONLY_SYSTEM, "", ANSWER_ONLY_PREFILL),
         PromptStyle("answer_only_noprefill", ANSWER_ONLY_SYSTEM, "", ""),
+        PromptStyle("think_answer", THINK_ANSWER_SYSTEM, "", THINK_ANSWER_PREFILL),
     )
 }
 

@@ -18,6 +18,7 @@ from data_prep import (
     gsm8k_fixture,
     read_raw_fixture,
     solve_countdown,
+    worked_solution,
 )
 
 _TOKEN = re.compile(r"\s*(\d+(?:\.\d+)?|[-+*/()])")
@@ -96,18 +97,22 @@ def assert_solution(expression: str, nums: list[int], target: int, ops: str = "+
 
 # --- solver -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("nums, target, ops, solvable", [
-    ([3, 5, 2], 16, "+-*/", True),          # (3 + 5) * 2
-    ([4, 7], 3, "+-", True),                # 7 - 4
-    ([1, 1], 5, "+-*/", False),             # too small
-    ([6, 4], 1, "+-*/", False),             # 6/4, 4/6, ... never 1
-    ([8, 3, 8, 3], 24, "+-*/", True),       # needs a fractional step: 8 / (3 - 8 / 3)
-    ([5, 5, 5, 1], 24, "+-*/", True),       # (5 - 1 / 5) * 5
-    ([0, 7], 7, "+-*/", True),              # zero is a number too; 7 / 0 is never formed
-    ([9], 9, "+", True),                    # a single number is its own expression
-    ([25, 50, 75, 100, 3, 6], 259, "+-*/", True),  # six numbers: their sum
-    ([1, 1, 1, 1, 1], 999, "+-*/", False),  # five numbers, impossible, still quick
-])
+
+@pytest.mark.parametrize(
+    "nums, target, ops, solvable",
+    [
+        ([3, 5, 2], 16, "+-*/", True),  # (3 + 5) * 2
+        ([4, 7], 3, "+-", True),  # 7 - 4
+        ([1, 1], 5, "+-*/", False),  # too small
+        ([6, 4], 1, "+-*/", False),  # 6/4, 4/6, ... never 1
+        ([8, 3, 8, 3], 24, "+-*/", True),  # needs a fractional step: 8 / (3 - 8 / 3)
+        ([5, 5, 5, 1], 24, "+-*/", True),  # (5 - 1 / 5) * 5
+        ([0, 7], 7, "+-*/", True),  # zero is a number too; 7 / 0 is never formed
+        ([9], 9, "+", True),  # a single number is its own expression
+        ([25, 50, 75, 100, 3, 6], 259, "+-*/", True),  # six numbers: their sum
+        ([1, 1, 1, 1, 1], 999, "+-*/", False),  # five numbers, impossible, still quick
+    ],
+)
 def test_solver_cases(nums, target, ops, solvable):
     expression = solve_countdown(nums, target, ops)
     assert (expression is not None) == solvable
@@ -152,21 +157,25 @@ def test_six_numbers_stay_reasonable():
     assert_solution(expression, [75, 50, 2, 3, 8, 7], 812)
 
 
-@pytest.mark.parametrize("nums, target, ops", [
-    ([], 3, "+"),              # no numbers
-    ([1, 2, 3, 4, 5, 6, 7], 3, "+"),  # more than six
-    ([1, -2], 3, "+"),         # negative numbers would need a unary minus
-    ([1, 2.5], 3, "+"),        # not integers
-    ([1, 2], 3.0, "+"),        # target not an integer
-    ([1, 2], 3, "^"),          # unknown operator
-    ([1, 2], 3, ""),           # no operator
-])
+@pytest.mark.parametrize(
+    "nums, target, ops",
+    [
+        ([], 3, "+"),  # no numbers
+        ([1, 2, 3, 4, 5, 6, 7], 3, "+"),  # more than six
+        ([1, -2], 3, "+"),  # negative numbers would need a unary minus
+        ([1, 2.5], 3, "+"),  # not integers
+        ([1, 2], 3.0, "+"),  # target not an integer
+        ([1, 2], 3, "^"),  # unknown operator
+        ([1, 2], 3, ""),  # no operator
+    ],
+)
 def test_solver_rejects_bad_input(nums, target, ops):
     with pytest.raises(ValueError):
         solve_countdown(nums, target, ops)
 
 
 # --- generator --------------------------------------------------------------------------------
+
 
 def test_rows_are_deterministic_and_seed_dependent():
     assert countdown_rows(15, seed=3) == countdown_rows(15, seed=3)
@@ -208,18 +217,28 @@ def test_dataset_columns_and_prompt_style():
     assert row["prompt"][0]["content"].endswith("within \\boxed{}.")
 
 
-@pytest.mark.parametrize("options", [
-    {"n": 0},                                    # nothing to generate
-    {"n": 3, "num_counts": ()},                  # no counts
-    {"n": 3, "num_counts": 3},                   # a count, not a sequence
-    {"n": 3, "num_counts": (7,)},                # beyond the solver's size
-    {"n": 3, "min_number": 10, "max_number": 5}, # empty number range
-    {"n": 3, "min_target": 50, "max_target": 5}, # empty target range
-    {"n": 3, "operators": "+x"},                 # unknown operator
-    {"n": 3, "prompt_style": "nope"},            # unknown prompt style
-    {"n": 3, "seed": "1"},                       # seed must be an int
-    {"n": 1, "num_counts": (2,), "max_number": 9, "operators": "+", "min_target": 500, "max_target": 600},  # unreachable targets
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"n": 0},  # nothing to generate
+        {"n": 3, "num_counts": ()},  # no counts
+        {"n": 3, "num_counts": 3},  # a count, not a sequence
+        {"n": 3, "num_counts": (7,)},  # beyond the solver's size
+        {"n": 3, "min_number": 10, "max_number": 5},  # empty number range
+        {"n": 3, "min_target": 50, "max_target": 5},  # empty target range
+        {"n": 3, "operators": "+x"},  # unknown operator
+        {"n": 3, "prompt_style": "nope"},  # unknown prompt style
+        {"n": 3, "seed": "1"},  # seed must be an int
+        {
+            "n": 1,
+            "num_counts": (2,),
+            "max_number": 9,
+            "operators": "+",
+            "min_target": 500,
+            "max_target": 600,
+        },  # unreachable targets
+    ],
+)
 def test_generator_rejects_bad_options(options):
     n = options.pop("n")
     with pytest.raises(ValueError):
@@ -248,7 +267,58 @@ def test_fixture_has_thousands_commas_and_formats_rows():
     raw = read_raw_fixture()
     assert sum("," in r["answer"].splitlines()[-1] for r in raw) >= 3
     data = gsm8k_fixture()
-    assert data.column_names == ["question", "answer", "prompt"]
+    assert data.column_names == ["question", "answer", "prompt", "solution"]
     assert [extract_hash_answer(r["answer"]) for r in raw] == data["answer"]
     assert all("," not in a and a.isdigit() for a in data["answer"])
     assert data[0]["prompt"][1] == {"role": "user", "content": data[0]["question"]}
+
+
+# The text before an annotation restates it: "1,350 x 6 = <<1350*6=8100>>8,100".
+_STATED_STEP = re.compile(r"([0-9][0-9,./ x+()-]*?) = \$?<<([^=<>]*)=([^<>]+)>>([0-9][0-9,]*(?:\.[0-9]+)?)")
+
+
+def test_test_fixture_is_ours_exact_and_disjoint_from_train():
+    rewards = pytest.importorskip("rewards")
+    raw = read_raw_fixture(split="test")
+    train = {r["question"] for r in read_raw_fixture()}
+    assert len(raw) == 30 and len({r["question"] for r in raw}) == 30
+    assert not train & {r["question"] for r in raw}
+    for row in raw:
+        steps = _CALC.findall(row["answer"])
+        assert steps, row["question"]
+        for left, right in steps:  # the safe parser of the rewards recomputes every annotation
+            assert rewards.evaluate_expression(left) == Fraction(right), (row["question"], left, right)
+        stated = _STATED_STEP.findall(row["answer"])
+        assert len(stated) == len(steps), row["answer"]
+        for text, expr, value, written in stated:  # the words say what the annotation computes
+            assert text.replace(",", "").replace(" x ", "*").replace(" ", "") == expr.replace(" ", "")
+            assert written.replace(",", "") == value
+        final = extract_hash_answer(row["answer"])
+        assert Fraction(final) == Fraction(steps[-1][1]) and int(final) >= 0
+        assert row["answer"].splitlines()[-1].startswith("#### ")
+
+
+def test_fixture_splits_load_with_a_worked_solution():
+    test = gsm8k_fixture("think_answer", split="test")
+    assert test.num_rows == 30 and test.column_names == ["question", "answer", "prompt", "solution"]
+    assert test[0]["prompt"][-1] == {"role": "assistant", "content": "<think>"}
+    assert gsm8k_fixture()["question"] == gsm8k_fixture(split="train")["question"]
+    for split in ("train", "test"):
+        for raw, row in zip(read_raw_fixture(split=split), gsm8k_fixture(split=split)):
+            assert row["solution"] == worked_solution(raw["answer"])
+            assert row["solution"] and "<<" not in row["solution"] and "####" not in row["solution"]
+    with pytest.raises(ValueError, match="train"):
+        gsm8k_fixture(split="validation")
+
+
+@pytest.mark.parametrize(
+    "raw, solution",
+    [
+        ("2 x 3 = <<2*3=6>>6 apples.\n#### 6", "2 x 3 = 6 apples."),  # annotation removed
+        ("Half is 48/2 = $<<48/2=24>>24.\nSo 24.\n#### 24", "Half is 48/2 = $24.\nSo 24."),  # several lines
+        ("No notes here.\n#### 1", "No notes here."),  # nothing to remove
+        ("a #### 1\n#### 2", "a #### 1"),  # only the last marker ends it
+    ],
+)
+def test_worked_solution(raw, solution):
+    assert worked_solution(raw) == solution

@@ -26,13 +26,18 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # --- prompts ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("style, roles, prefill", [
-    ("qwen_think", ["system", "user", "assistant"], "Let me solve this step by step.\n<think>"),
-    ("r1_boxed", ["user"], ""),                     # R1-distill models take no system prompt
-    ("gsm8k_xml", ["system", "user"], ""),
-    ("answer_only", ["system", "user", "assistant"], "<answer>"),
-    ("answer_only_noprefill", ["system", "user"], ""),
-])
+
+@pytest.mark.parametrize(
+    "style, roles, prefill",
+    [
+        ("qwen_think", ["system", "user", "assistant"], "Let me solve this step by step.\n<think>"),
+        ("r1_boxed", ["user"], ""),  # R1-distill models take no system prompt
+        ("gsm8k_xml", ["system", "user"], ""),
+        ("answer_only", ["system", "user", "assistant"], "<answer>"),
+        ("answer_only_noprefill", ["system", "user"], ""),
+        ("think_answer", ["system", "user", "assistant"], "<think>"),  # compact CPU-demo format
+    ],
+)
 def test_style_structure(style, roles, prefill):
     for fields in ({"nums": [3, 5, 2], "target": 16}, {"question": "What is 2 + 2?"}):
         messages = build_prompt(style, **fields)
@@ -42,14 +47,32 @@ def test_style_structure(style, roles, prefill):
 
 
 def test_every_style_is_tested_and_registered():
-    assert set(PROMPT_STYLES) == set(PREFILLS) == {
-        "qwen_think", "r1_boxed", "gsm8k_xml", "answer_only", "answer_only_noprefill"}
+    assert (
+        set(PROMPT_STYLES)
+        == set(PREFILLS)
+        == {"qwen_think", "r1_boxed", "gsm8k_xml", "answer_only", "answer_only_noprefill", "think_answer"}
+    )
+
+
+def test_think_answer_is_short_and_asks_for_the_number_in_tags():
+    system, user, prefill = build_prompt("think_answer", question="What is 47 + 38?")
+    assert user["content"] == "What is 47 + 38?" and prefill["content"] == "<think>"
+    for part in ("step by step", "<think> </think>", "final number", "<answer> </answer>"):
+        assert part in system["content"]
+    assert len(system["content"]) < 120
 
 
 def test_qwen_think_user_message():
     user = build_prompt("qwen_think", nums=[44, 19, 35], target=98)[1]["content"]
-    for part in ("[44, 19, 35]", "98", "+, -, *, /", "exactly once", "<think> </think>",
-                 "<answer> </answer>", "<answer> (1 + 2) / 3 </answer>"):
+    for part in (
+        "[44, 19, 35]",
+        "98",
+        "+, -, *, /",
+        "exactly once",
+        "<think> </think>",
+        "<answer> </answer>",
+        "<answer> (1 + 2) / 3 </answer>",
+    ):
         assert part in user
 
 
@@ -66,13 +89,16 @@ def test_gsm8k_system_puts_each_tag_on_its_own_line():
         assert tag in lines
 
 
-@pytest.mark.parametrize("style, fields", [
-    ("nope", {"question": "Q?"}),                          # unknown style
-    ("gsm8k_xml", {}),                                     # no task
-    ("gsm8k_xml", {"nums": [1, 2]}),                       # target missing
-    ("gsm8k_xml", {"question": "Q?", "nums": [1], "target": 1}),  # both kinds of task
-    ("gsm8k_xml", {"question": "   "}),                    # empty question
-])
+@pytest.mark.parametrize(
+    "style, fields",
+    [
+        ("nope", {"question": "Q?"}),  # unknown style
+        ("gsm8k_xml", {}),  # no task
+        ("gsm8k_xml", {"nums": [1, 2]}),  # target missing
+        ("gsm8k_xml", {"question": "Q?", "nums": [1], "target": 1}),  # both kinds of task
+        ("gsm8k_xml", {"question": "   "}),  # empty question
+    ],
+)
 def test_build_prompt_rejects_bad_input(style, fields):
     with pytest.raises(ValueError):
         build_prompt(style, **fields)
@@ -83,13 +109,16 @@ def test_unknown_style_error_lists_the_known_ones():
         build_prompt("qwen", question="Q?")
 
 
-@pytest.mark.parametrize("prompt, expected", [
-    ([{"role": "user", "content": "hi"}], ""),                          # no prefill
-    ([{"role": "assistant", "content": "<answer>"}], "<answer>"),       # prefill
-    ("plain text prompt", ""),                                          # not conversational
-    ([], ""),                                                           # empty
-    ([{"role": "assistant", "content": None}], ""),                     # malformed
-])
+@pytest.mark.parametrize(
+    "prompt, expected",
+    [
+        ([{"role": "user", "content": "hi"}], ""),  # no prefill
+        ([{"role": "assistant", "content": "<answer>"}], "<answer>"),  # prefill
+        ("plain text prompt", ""),  # not conversational
+        ([], ""),  # empty
+        ([{"role": "assistant", "content": None}], ""),  # malformed
+    ],
+)
 def test_prefill_of(prompt, expected):
     assert prefill_of(prompt) == expected
 
@@ -108,6 +137,7 @@ def test_trl_continues_a_final_assistant_message():
 
 
 # --- arithmetic -------------------------------------------------------------------------------
+
 
 def _value(question: str) -> int:
     """Evaluate "What is a op b op c?" with * and / before + and -, from left to right."""
@@ -129,13 +159,16 @@ def _value(question: str) -> int:
     return sum(terms) + sign * product
 
 
-@pytest.mark.parametrize("options", [
-    {},                                                  # 1 digit, a + b
-    {"operators": "+-", "terms": 3},                     # subtraction, never negative
-    {"operators": "*/", "digits": 2},                    # exact division
-    {"operators": "+-*/", "terms": 4},                   # precedence
-    {"operators": "-", "allow_negative": True},          # negatives allowed
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},  # 1 digit, a + b
+        {"operators": "+-", "terms": 3},  # subtraction, never negative
+        {"operators": "*/", "digits": 2},  # exact division
+        {"operators": "+-*/", "terms": 4},  # precedence
+        {"operators": "-", "allow_negative": True},  # negatives allowed
+    ],
+)
 def test_arithmetic_answers_are_exact(options):
     rows = arithmetic_rows(50, seed=4, **options)
     assert rows == arithmetic_rows(50, seed=4, **options)
@@ -160,14 +193,17 @@ def test_arithmetic_dataset_schema():
     assert data[0]["prompt"][-1] == {"role": "user", "content": data[0]["question"]}
 
 
-@pytest.mark.parametrize("options", [
-    {"n": 0},                       # nothing to generate
-    {"n": 2, "digits": 0},          # no digits
-    {"n": 2, "digits": 9},          # too many digits
-    {"n": 2, "terms": 0},           # no terms
-    {"n": 2, "operators": "%"},     # unknown operator
-    {"n": 2, "prompt_style": "x"},  # unknown style
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"n": 0},  # nothing to generate
+        {"n": 2, "digits": 0},  # no digits
+        {"n": 2, "digits": 9},  # too many digits
+        {"n": 2, "terms": 0},  # no terms
+        {"n": 2, "operators": "%"},  # unknown operator
+        {"n": 2, "prompt_style": "x"},  # unknown style
+    ],
+)
 def test_arithmetic_rejects_bad_options(options):
     n = options.pop("n")
     with pytest.raises(ValueError):
@@ -176,19 +212,23 @@ def test_arithmetic_rejects_bad_options(options):
 
 # --- GSM8K answers ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, expected", [
-    ("steps\n#### 72", "72"),           # plain
-    ("#### 1,200", "1200"),             # thousands comma
-    ("  ####   5  ", "5"),              # spaces
-    ("#### -4", "-4"),                  # negative
-    ("a #### 3\nnext line", "3"),       # only the marker's own line
-    ("#### 1\n#### 2", "2"),            # the last marker wins
-    ("no marker", None),                # missing ####
-    ("####", None),                     # nothing after it
-    ("#### \n", None),                  # blank after it
-    (None, None),                       # not a string
-    (42, None),                         # not a string
-])
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("steps\n#### 72", "72"),  # plain
+        ("#### 1,200", "1200"),  # thousands comma
+        ("  ####   5  ", "5"),  # spaces
+        ("#### -4", "-4"),  # negative
+        ("a #### 3\nnext line", "3"),  # only the marker's own line
+        ("#### 1\n#### 2", "2"),  # the last marker wins
+        ("no marker", None),  # missing ####
+        ("####", None),  # nothing after it
+        ("#### \n", None),  # blank after it
+        (None, None),  # not a string
+        (42, None),  # not a string
+    ],
+)
 def test_extract_hash_answer(text, expected):
     assert extract_hash_answer(text) == expected
 
@@ -208,11 +248,17 @@ for load in (load_gsm8k, load_countdown_hub):
 
 
 def test_offline_loaders_fail_fast_and_name_the_alternative(tmp_path):
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
-           "HF_HOME": str(tmp_path / "hf"), "HF_DATASETS_CACHE": str(tmp_path / "datasets")}
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "HF_HOME": str(tmp_path / "hf"),
+        "HF_DATASETS_CACHE": str(tmp_path / "datasets"),
+    }
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-c", _OFFLINE_SCRIPT], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", _OFFLINE_SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert len(lines) == 2 and all(line.startswith("RuntimeError") for line in lines)
