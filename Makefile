@@ -1,9 +1,10 @@
-# make demo: set up, then train + evaluate the CPU GRPO demo.   make test: set up, then run the tests.
+# make demo: set up, then run the CPU demo (cold start + GRPO, evaluated after each stage).
+# make test: set up, then run the tests.   make quality: lint and format check (ruff).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup test demo bench
+.PHONY: setup test quality demo bench
 
 setup: $(VENV)/.installed
 
@@ -18,8 +19,13 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 test: setup
 	$(PY) -m pytest
 
+quality: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
 demo: setup
 	$(PY) -m r1kit demo recipes/cpu_demo.yaml
 
 bench: setup
 	$(PY) benchmarks/rewards.py
+	$(PY) benchmarks/grpo_step.py

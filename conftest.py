@@ -1,4 +1,4 @@
-"""Tests never reach a model hub: loaders must work from what is on disk or fail clearly."""
+"""Tests (and doctests) never reach a model hub: loaders must work from what is on disk or fail clearly."""
 
 import os
 

@@ -23,9 +23,10 @@ import sys
 import time
 import warnings
 from collections import Counter
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 # This file is named like the package it measures: import the package, not this script.
@@ -108,6 +109,7 @@ def countdown_row(rng: random.Random) -> tuple[list[int], Node, int]:
 
 # ---------------------------------------------------------------- completions
 
+
 def attempts(rng: random.Random, nums: list[int], target: int, style: str) -> str:
     lines = []
     for _ in range(rng.randint(3, 7)):
@@ -115,20 +117,28 @@ def attempts(rng: random.Random, nums: list[int], target: int, style: str) -> st
         op = rng.choice("+-*")
         got = value((op, a, b))
         verdict = "too low" if got < target else "too high" if got > target else "close"
-        lines.append(f"- {a} {op} {b} = {got} ({verdict})" if style == "list" else f"If I take {a} {op} {b}, that gives {got}, which is {verdict}.")
+        lines.append(
+            f"- {a} {op} {b} = {got} ({verdict})"
+            if style == "list"
+            else f"If I take {a} {op} {b}, that gives {got}, which is {verdict}."
+        )
     return ("\n" if style == "list" else " ").join(lines)
 
 
 def think(rng: random.Random, nums: list[int], target: int) -> str:
     listed = ", ".join(map(str, nums))
-    return (f"<think> We need to use the numbers {listed} with basic arithmetic operations to get {target}. "
-            f"Let's try different combinations:\n{attempts(rng, nums, target, 'list')}\n</think>\n")
+    return (
+        f"<think> We need to use the numbers {listed} with basic arithmetic operations to get {target}. "
+        f"Let's try different combinations:\n{attempts(rng, nums, target, 'list')}\n</think>\n"
+    )
 
 
 def boxed_prose(rng: random.Random, nums: list[int], target: int) -> str:
     listed = ", ".join(map(str, nums))
-    return (f"Okay, so I need to use the numbers {listed} exactly once each to make {target}. Hmm, let me think. "
-            f"{attempts(rng, nums, target, 'prose')}\nWait, let me check another order.\n\n**Final Answer**\n")
+    return (
+        f"Okay, so I need to use the numbers {listed} exactly once each to make {target}. Hmm, let me think. "
+        f"{attempts(rng, nums, target, 'prose')}\nWait, let me check another order.\n\n**Final Answer**\n"
+    )
 
 
 def mutated_tree(rng: random.Random, nums: list[int], target: int) -> Node:
@@ -266,24 +276,50 @@ def gsm8k_case(kind: str, rng: random.Random) -> tuple[str, str]:
 
 # kind: (group, weight per mille, what our reward should give)
 COUNTDOWN_KINDS = {
-    "correct": ("correct", 270, 1.0), "correct_eq": ("correct", 40, 1.0), "correct_unicode": ("correct", 20, 1.0),
-    "answer_then_text": ("correct", 20, 1.0), "wrong_value": ("wrong", 150, 0.0), "wrong_numbers": ("wrong", 100, 0.0),
-    "decimal_trick": ("wrong", 20, 0.0), "unary_minus": ("wrong", 20, 0.0), "floor_div": ("wrong", 20, 0.0),
-    "truncated": ("malformed", 100, 0.0), "unclosed_answer": ("malformed", 40, 0.0), "prose_answer": ("malformed", 40, 0.0),
-    "empty_answer": ("malformed", 20, 0.0), "unbalanced": ("malformed", 30, 0.0), "caret_power": ("malformed", 20, 0.0),
-    "implicit_mult": ("malformed", 20, 0.0), "power_tower": ("hostile", 10, 0.0),
+    "correct": ("correct", 270, 1.0),
+    "correct_eq": ("correct", 40, 1.0),
+    "correct_unicode": ("correct", 20, 1.0),
+    "answer_then_text": ("correct", 20, 1.0),
+    "wrong_value": ("wrong", 150, 0.0),
+    "wrong_numbers": ("wrong", 100, 0.0),
+    "decimal_trick": ("wrong", 20, 0.0),
+    "unary_minus": ("wrong", 20, 0.0),
+    "floor_div": ("wrong", 20, 0.0),
+    "truncated": ("malformed", 100, 0.0),
+    "unclosed_answer": ("malformed", 40, 0.0),
+    "prose_answer": ("malformed", 40, 0.0),
+    "empty_answer": ("malformed", 20, 0.0),
+    "unbalanced": ("malformed", 30, 0.0),
+    "caret_power": ("malformed", 20, 0.0),
+    "implicit_mult": ("malformed", 20, 0.0),
+    "power_tower": ("hostile", 10, 0.0),
     **{kind: ("hostile", 4, 0.0) for kind in HOSTILE_TEXT},
 }
 BOXED_KINDS = {
-    "correct": ("correct", 330, 1.0), "correct_eq": ("correct", 50, 1.0), "wrong_value": ("wrong", 200, 0.0),
-    "wrong_numbers": ("wrong", 100, 0.0), "truncated": ("malformed", 120, 0.0), "unbalanced": ("malformed", 40, 0.0),
-    "power": ("malformed", 30, 0.0), "sqrt": ("malformed", 30, 0.0), "text_in_box": ("malformed", 30, 0.0),
-    **{kind: ("hostile", 6, 0.0) for kind in ("megabyte", "boxes_unclosed", "deep_braces", "huge_literal", "power_tower", "frac_nest")},
+    "correct": ("correct", 330, 1.0),
+    "correct_eq": ("correct", 50, 1.0),
+    "wrong_value": ("wrong", 200, 0.0),
+    "wrong_numbers": ("wrong", 100, 0.0),
+    "truncated": ("malformed", 120, 0.0),
+    "unbalanced": ("malformed", 40, 0.0),
+    "power": ("malformed", 30, 0.0),
+    "sqrt": ("malformed", 30, 0.0),
+    "text_in_box": ("malformed", 30, 0.0),
+    **{
+        kind: ("hostile", 6, 0.0)
+        for kind in ("megabyte", "boxes_unclosed", "deep_braces", "huge_literal", "power_tower", "frac_nest")
+    },
 }
 GSM8K_KINDS = {
-    "correct": ("correct", 250, 2.0), "correct_dollar": ("correct", 40, 2.0), "correct_decimal": ("correct", 40, 2.0),
-    "correct_commas": ("correct", 40, 2.0), "wrong_value": ("wrong", 200, 0.0), "wrong_digit": ("wrong", 50, 0.0),
-    "with_unit": ("malformed", 60, 0.0), "sentence": ("malformed", 60, 0.0), "truncated": ("malformed", 160, 0.0),
+    "correct": ("correct", 250, 2.0),
+    "correct_dollar": ("correct", 40, 2.0),
+    "correct_decimal": ("correct", 40, 2.0),
+    "correct_commas": ("correct", 40, 2.0),
+    "wrong_value": ("wrong", 200, 0.0),
+    "wrong_digit": ("wrong", 50, 0.0),
+    "with_unit": ("malformed", 60, 0.0),
+    "sentence": ("malformed", 60, 0.0),
+    "truncated": ("malformed", 160, 0.0),
     "unclosed": ("malformed", 40, 0.0),
     **{kind: ("hostile", 15, 0.0) for kind in ("megabyte", "tags_thousands", "huge_literal", "deep_tags")},
 }
@@ -307,7 +343,12 @@ def power_reaches_eval(text: str, nums: list[int]) -> bool:
     if "**" not in text or len(text) > 10_000:
         return False
     equation = extract_solution(PREFIX + text)
-    return equation is not None and "**" in equation and validate_equation(equation, nums) and bool(ALLOWED.match(equation))
+    return (
+        equation is not None
+        and "**" in equation
+        and validate_equation(equation, nums)
+        and bool(ALLOWED.match(equation))
+    )
 
 
 def _screen_worker(items: list[tuple[str, dict]], start: int, current: Any, seconds: Any) -> None:
@@ -351,6 +392,7 @@ def screen_baseline(items: list[tuple[str, dict]], limit: float) -> list[float]:
 
 # ---------------------------------------------------------------- measuring
 
+
 def best_times(runs: list[Callable[[], list]], repeats: int) -> list[tuple[float, list]]:
     """Best (smallest) wall time of each run over ``repeats`` rounds, and its scores.
 
@@ -381,7 +423,9 @@ Row = tuple[str, str, int, float, float]  # scorer, inputs, completions, best se
 def check_spec(name: str, kinds: list[str], table: dict, scores: list[float]) -> None:
     """Says where the kit's scores differ from what the spec gives each generated kind."""
     wrong = Counter(k for k, s in zip(kinds, scores) if s != table[k][2])
-    print(f"{name}: {sum(wrong.values())} scores differ from what the spec gives" + (f" {dict(wrong)}" if wrong else ""))
+    print(
+        f"{name}: {sum(wrong.values())} scores differ from what the spec gives" + (f" {dict(wrong)}" if wrong else "")
+    )
 
 
 def bench_countdown(n: int, rng: random.Random, repeats: int) -> list[Row]:
@@ -399,9 +443,11 @@ def bench_countdown(n: int, rng: random.Random, repeats: int) -> list[Row]:
     kept = [i for i in candidates if base_seconds[i] <= SCREEN_LIMIT_S]
     hostile = {i for i in range(n) if COUNTDOWN_KINDS[kinds[i]][0] == "hostile"}
     print(f"countdown set: {n} completions, {dict(Counter(COUNTDOWN_KINDS[k][0] for k in kinds))}")
-    print(f"excluded from the baseline: {len(static) + len(timed_out)}: {len(static)} by the static check ('**' reaching eval) "
-          f"{dict(Counter(kinds[i] for i in static))}, {len(timed_out)} over {SCREEN_LIMIT_S:g} s in the one-off child-process "
-          f"screen {dict(Counter(kinds[i] for i in timed_out))}")
+    print(
+        f"excluded from the baseline: {len(static) + len(timed_out)}: {len(static)} by the static check ('**' reaching eval) "
+        f"{dict(Counter(kinds[i] for i in static))}, {len(timed_out)} over {SCREEN_LIMIT_S:g} s in the one-off child-process "
+        f"screen {dict(Counter(kinds[i] for i in timed_out))}"
+    )
 
     def kit_on(idx: list[int]) -> Callable[[], list]:
         c, t, ns = [texts[i] for i in idx], [targets[i] for i in idx], [nums[i] for i in idx]
@@ -420,35 +466,62 @@ def bench_countdown(n: int, rng: random.Random, repeats: int) -> list[Row]:
     plan = [(KIT, name, idx, kit_on, kit_seconds) for name, idx in groups.items()]
     plan += [(BASE, name, groups[name], baseline_on, base_seconds) for name in ("realistic", "hostile, baseline-safe")]
     timed = best_times([make(idx) for _, _, idx, make, _ in plan], repeats)
-    rows = [(label, name, len(idx), sec, max((each[i] for i in idx), default=0.0)) for (label, name, idx, _, each), (sec, _) in zip(plan, timed)]
+    rows = [
+        (label, name, len(idx), sec, max((each[i] for i in idx), default=0.0))
+        for (label, name, idx, _, each), (sec, _) in zip(plan, timed)
+    ]
     scores = {(label, name): dict(zip(idx, result)) for (label, name, idx, *_), (_, result) in zip(plan, timed)}
     kit_all = {i: s for name in groups for i, s in scores[KIT, name].items()}
     check_spec("countdown_reward", kinds, COUNTDOWN_KINDS, [kit_all[i] for i in range(n)])
-    report_disagreements(groups["realistic"], kinds, texts, targets, nums, scores[KIT, "realistic"], scores[BASE, "realistic"])
+    report_disagreements(
+        groups["realistic"], kinds, texts, targets, nums, scores[KIT, "realistic"], scores[BASE, "realistic"]
+    )
 
     def total(label: str, inputs: str, names: list[str]) -> Row:
         parts = [row for row in rows if row[0] == label and row[1] in names]
         return label, inputs, sum(r[2] for r in parts), sum(r[3] for r in parts), max(r[4] for r in parts)
 
     safe = ["realistic", "hostile, baseline-safe"]
-    return rows + [total(KIT, "all (sum)", list(groups)), total(KIT, "baseline's (sum)", safe), total(BASE, "baseline's (sum)", safe)]
+    return rows + [
+        total(KIT, "all (sum)", list(groups)),
+        total(KIT, "baseline's (sum)", safe),
+        total(BASE, "baseline's (sum)", safe),
+    ]
 
 
-def bench_kit_only(name: str, reward: Callable[..., list], kinds: list[str], table: dict, texts: list[str], repeats: int, **columns: list) -> Row:
+def bench_kit_only(
+    name: str,
+    reward: Callable[..., list],
+    kinds: list[str],
+    table: dict,
+    texts: list[str],
+    repeats: int,
+    **columns: list,
+) -> Row:
     [(sec, scores)] = best_times([lambda: reward(texts, **columns)], repeats)
     each = seconds_each(lambda i: reward([texts[i]], **{k: [v[i]] for k, v in columns.items()}), len(texts))
     check_spec(name, kinds, table, scores)
     return f"{name} (kit)", "all", len(texts), sec, max(each)
 
 
-def report_disagreements(realistic: list[int], kinds: list[str], texts: list[str], targets: list[int], nums: list[list[int]], ours: dict, base: dict) -> None:
+def report_disagreements(
+    realistic: list[int],
+    kinds: list[str],
+    texts: list[str],
+    targets: list[int],
+    nums: list[list[int]],
+    ours: dict,
+    base: dict,
+) -> None:
     """Counts (by kind) where the kit and the baseline score realistic completions differently."""
     buckets = {
         "baseline 1.0, kit 0.0": [i for i in realistic if base[i] == 1.0 and ours[i] == 0.0],
         "kit 1.0, baseline below 1.0": [i for i in realistic if ours[i] == 1.0 and base[i] != 1.0],
         "baseline 0.1 (format score), kit 0.0": [i for i in realistic if base[i] == 0.1 and ours[i] == 0.0],
     }
-    print(f"realistic countdown completions: {len(realistic)}; same score from both: {sum(ours[i] == base[i] for i in realistic)}")
+    print(
+        f"realistic countdown completions: {len(realistic)}; same score from both: {sum(ours[i] == base[i] for i in realistic)}"
+    )
     for name, idx in buckets.items():
         print(f"  {name}: {len(idx)} {dict(Counter(kinds[i] for i in idx).most_common())}")
         for i in sorted({kinds[i]: i for i in idx}.values())[:2]:
@@ -470,19 +543,40 @@ def main() -> None:
     rows = bench_countdown(args.n, rng, args.repeats)
     kinds = draw_kinds(BOXED_KINDS, args.n, rng)
     texts, targets, nums = map(list, zip(*(boxed_case(k, rng) for k in kinds)))
-    rows.append(bench_kit_only("boxed_countdown_reward", boxed_countdown_reward, kinds, BOXED_KINDS, texts, args.repeats, target=targets, nums=nums))
+    rows.append(
+        bench_kit_only(
+            "boxed_countdown_reward",
+            boxed_countdown_reward,
+            kinds,
+            BOXED_KINDS,
+            texts,
+            args.repeats,
+            target=targets,
+            nums=nums,
+        )
+    )
     kinds = draw_kinds(GSM8K_KINDS, args.n, rng)
     texts, gold = map(list, zip(*(gsm8k_case(k, rng) for k in kinds)))
-    rows.append(bench_kit_only("gsm8k_correctness_reward", gsm8k_correctness_reward, kinds, GSM8K_KINDS, texts, args.repeats, answer=gold))
+    rows.append(
+        bench_kit_only(
+            "gsm8k_correctness_reward", gsm8k_correctness_reward, kinds, GSM8K_KINDS, texts, args.repeats, answer=gold
+        )
+    )
 
-    print(f"\nseconds: best of {args.repeats} runs (time.perf_counter), one call per scorer on the whole list; "
-          f"slowest one: each completion scored alone once (the baseline's in the screen); seed {args.seed}")
-    print(f"{'scorer':32} {'inputs':22} {'completions':>11} {'seconds':>8} {'completions/s':>14} {'slowest one (ms)':>17}")
+    print(
+        f"\nseconds: best of {args.repeats} runs (time.perf_counter), one call per scorer on the whole list; "
+        f"slowest one: each completion scored alone once (the baseline's in the screen); seed {args.seed}"
+    )
+    print(
+        f"{'scorer':32} {'inputs':22} {'completions':>11} {'seconds':>8} {'completions/s':>14} {'slowest one (ms)':>17}"
+    )
     for label, inputs, count, sec, worst in rows:
         print(f"{label:32} {inputs:22} {count:>11} {sec:>8.3f} {count / sec:>14,.0f} {worst * 1e3:>17.2f}")
     seconds = {(label, inputs): sec for label, inputs, _, sec, _ in rows}
     for inputs in ("realistic", "hostile, baseline-safe", "baseline's (sum)"):
-        print(f"ours/baseline completions per second on the same {inputs} inputs: {seconds[BASE, inputs] / seconds[KIT, inputs]:.2f}x")
+        print(
+            f"ours/baseline completions per second on the same {inputs} inputs: {seconds[BASE, inputs] / seconds[KIT, inputs]:.2f}x"
+        )
 
 
 if __name__ == "__main__":

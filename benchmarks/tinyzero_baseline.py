@@ -60,7 +60,9 @@ def evaluate_equation(equation_str: str) -> Any:
         return None
 
 
-def compute_score(solution_str: str, ground_truth: dict, method: str = "strict", format_score: float = 0.1, score: float = 1.0) -> float:
+def compute_score(
+    solution_str: str, ground_truth: dict, method: str = "strict", format_score: float = 0.1, score: float = 1.0
+) -> float:
     """1.0 for a correct equation, ``format_score`` for a found but wrong one, 0 for none."""
     target = ground_truth["target"]
     numbers = ground_truth["numbers"]

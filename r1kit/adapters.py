@@ -1,12 +1,13 @@
-"""Saved adapters: write them atomically, load them back, generate with them.
+"""Saved adapters: write them atomically, read their run cards, load them back with their base model.
 
 A saved adapter is a standard PEFT folder (``adapter_config.json``,
-``adapter_model.safetensors``) plus the tokenizer and ``run_card.json`` (recipe, base model,
-steps, metrics), so plain PEFT, Unsloth and vLLM all load it. On the unsloth backend generation
-goes through vLLM with the adapter as a LoRA request; elsewhere through PEFT and ``generate``.
+``adapter_model.safetensors``) plus the tokenizer and ``run_card.json`` (stage, recipe, base
+model, the stage it started from, steps, metrics), so plain PEFT, Unsloth and vLLM all load it.
+Generating with one goes through :mod:`r1kit.generation`, which takes the folder explicitly.
 
-    model, tokenizer = load_adapter("saved_adapters/cpu_demo")
-    print(generate(model, tokenizer, ["What is 12 + 7?"], prompt_style="answer_only")[0])
+    model, tokenizer, backend = load_adapter("saved_adapters/cpu_demo")
+    gen = make_generator(backend, model, tokenizer)
+    gen.generate(prompts, adapter="saved_adapters/cpu_demo", max_tokens=64)
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,30 +25,60 @@ RUN_CARD = "run_card.json"
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
 
 
-def save_adapter(model: Any, tokenizer: Any, path: str | os.PathLike[str], run_card: dict) -> Path:
+def _swap_into_place(staging: Path, path: Path) -> None:
+    """Replace ``path`` by the complete folder ``staging`` (two renames; a crash leaves one or none)."""
+    old = path.parent / f".{path.name}.old"
+    shutil.rmtree(old, ignore_errors=True)
+    if path.exists():
+        path.rename(old)
+    staging.rename(path)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def save_adapter(
+    model: Any, tokenizer: Any, path: str | os.PathLike[str], run_card: dict, *, trainer: Any = None
+) -> Path:
     """Save the LoRA adapter, tokenizer and run card to ``path`` atomically; returns the path.
 
-    Everything is written to a temporary folder beside ``path`` and renamed into place, so
-    ``path`` holds either the previous adapter or the complete new one, never a mix.
+    Everything is written to a staging folder beside ``path`` and renamed into place, so
+    ``path`` holds the previous adapter or the complete new one, never a mix. With ``trainer``
+    every process must call this: the trainer gathers weights that DeepSpeed shards, and only
+    the main process writes.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.tmp."))
-    old = path.parent / f".{path.name}.old"
+    main = trainer is None or trainer.accelerator.is_main_process
+    if trainer is None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.saving."))
+        model.save_pretrained(staging)
+    else:
+        staging = path.parent / f".{path.name}.saving"  # one name every process agrees on
+        if main:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(staging, ignore_errors=True)
+        trainer.accelerator.wait_for_everyone()
+        trainer.save_model(str(staging))
     try:
-        model.save_pretrained(tmp)
-        missing = [name for name in ADAPTER_FILES if not (tmp / name).is_file()]
-        if missing:
-            raise ValueError(f"model did not save a LoRA adapter (missing {', '.join(missing)}); is it a PEFT model?")
-        tokenizer.save_pretrained(tmp)
-        write_json(tmp / RUN_CARD, run_card, default=str)
-        shutil.rmtree(old, ignore_errors=True)
-        if path.exists():
-            path.rename(old)
-        tmp.rename(path)
+        if main:
+            missing = [name for name in ADAPTER_FILES if not (staging / name).is_file()]
+            if missing:
+                raise ValueError(
+                    f"model did not save a LoRA adapter (missing {', '.join(missing)}); is it a PEFT model?"
+                )
+            (staging / "training_args.bin").unlink(missing_ok=True)  # the trainer's pickle: not part of an adapter
+            if run_card.get("base_model"):  # the model as the recipe names it (an alias, a hub id), not a cache path
+                config = adapter_config(staging)
+                write_json(
+                    staging / "adapter_config.json", {**config, "base_model_name_or_path": run_card["base_model"]}
+                )
+            tokenizer.save_pretrained(staging)
+            write_json(staging / RUN_CARD, run_card, default=str)
+            _swap_into_place(staging, path)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)
+        if main:
+            shutil.rmtree(staging, ignore_errors=True)
+        if trainer is not None:
+            trainer.accelerator.wait_for_everyone()
     return path
 
 
@@ -65,31 +95,56 @@ def update_run_card(path: str | os.PathLike[str], **fields: Any) -> dict:
     return card
 
 
-def _adapter_config(path: Path) -> dict:
-    config = path / "adapter_config.json"
+def adapter_config(path: str | os.PathLike[str]) -> dict:
+    """The ``adapter_config.json`` of a saved adapter (FileNotFoundError naming the folder when absent)."""
+    config = Path(path) / "adapter_config.json"
     if not config.is_file():
         raise FileNotFoundError(f"{path} is not a saved adapter: it has no adapter_config.json")
     return json.loads(config.read_text(encoding="utf-8"))
 
 
+def load_adapter_weights(model: Any, folder: str | os.PathLike[str]) -> Any:
+    """Copy the LoRA weights saved in ``folder`` (an adapter or a checkpoint) into ``model``'s adapter.
+
+    The model's LoRA must have the same rank and target modules (the same recipe).
+    """
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    weights = Path(folder) / "adapter_model.safetensors"
+    if not weights.is_file():
+        raise FileNotFoundError(f"{folder} holds no adapter_model.safetensors")
+    result = set_peft_model_state_dict(model, load_file(str(weights)))
+    unexpected = getattr(result, "unexpected_keys", [])
+    if unexpected:
+        raise ValueError(
+            f"{folder} does not fit this model's LoRA (e.g. {unexpected[0]}): was it trained on another base?"
+        )
+    return model
+
+
 def load_adapter(
     path: str | os.PathLike[str], *, backend: str = "auto", cache_dir: str | os.PathLike[str] | None = None
-) -> tuple[Any, Any]:
-    """Load the base model named by the adapter's run card (or adapter_config) with the adapter.
+) -> tuple[Any, Any, str]:
+    """The base model named by the adapter's run card (or adapter_config), with the adapter's weights.
 
-    transformers backend: a PEFT model in eval mode. unsloth backend: the Unsloth model, with
-    the adapter folder remembered in ``model.r1kit_lora_path`` for :func:`generate` (vLLM serves
-    it as a LoRA request).
+    Returns (model, tokenizer, backend): on transformers a PEFT model in eval mode; on unsloth
+    the 4-bit model with its vLLM engine and a LoRA of the adapter's shape holding its weights
+    (generation still names the folder, which vLLM serves as a LoRA request).
     """
+    from r1kit.gpu import detect
     from r1kit.models import load_base, select_backend
 
     path = Path(path)
-    config = _adapter_config(path)
+    config = adapter_config(path)
     recipe = read_run_card(path).get("recipe", {})
     base = recipe.get("model") or config.get("base_model_name_or_path")
     if not base:
-        raise ValueError(f"{path} does not say which base model it belongs to (no run card, no base_model_name_or_path)")
-    if select_backend(backend) == "unsloth":
+        raise ValueError(
+            f"{path} does not say which base model it belongs to (no run card, no base_model_name_or_path)"
+        )
+    backend = select_backend(backend)
+    if backend == "unsloth":
         from r1kit.unsloth_backend import DEFAULT_TARGET_MODULES, load_unsloth_model
 
         model, tokenizer = load_unsloth_model(
@@ -97,58 +152,18 @@ def load_adapter(
             max_seq_length=recipe.get("max_seq_length", 1024),
             lora_rank=config.get("r", 16),
             lora_alpha=config.get("lora_alpha"),
-            target_modules=sorted(config.get("target_modules") or recipe.get("target_modules") or DEFAULT_TARGET_MODULES),
+            target_modules=sorted(
+                config.get("target_modules") or recipe.get("target_modules") or DEFAULT_TARGET_MODULES
+            ),
             load_in_4bit=recipe.get("load_in_4bit", True),
             gpu_memory_utilization=recipe.get("gpu_memory_utilization", 0.6),
+            dtype=detect().dtype,
         )
-        model.r1kit_lora_path = str(path)
-        return model, tokenizer
+        return load_adapter_weights(model, path), tokenizer, backend
     from peft import PeftModel
     from transformers import AutoTokenizer
 
     model, _ = load_base(base, cache=cache_dir)
     model = PeftModel.from_pretrained(model, str(path))
     model.eval()
-    tokenizer = AutoTokenizer.from_pretrained(str(path))
-    return model, tokenizer
-
-
-def generate(
-    model: Any,
-    tokenizer: Any,
-    prompts: Sequence[str | list[dict[str, str]]],
-    *,
-    prompt_style: str | None = None,
-    max_new_tokens: int = 256,
-    temperature: float = 0.0,
-    top_p: float = 1.0,
-    seed: int = 0,
-    batch_size: int = 32,
-) -> list[str]:
-    """One completion per prompt (greedy when ``temperature`` is 0), prefill included.
-
-    A prompt is a chat (list of messages) or a plain question; a question is wrapped with
-    ``prompt_style`` (see ``data_prep.PROMPT_STYLES``) or, without one, sent as a user message.
-    """
-    from data_prep import build_prompt, prefill_of
-    from r1kit.evaluate import hf_generate, render_prompt
-
-    chats = [
-        p if not isinstance(p, str) else build_prompt(prompt_style, question=p) if prompt_style
-        else [{"role": "user", "content": p}]
-        for p in prompts
-    ]
-    rendered = [render_prompt(chat, tokenizer) for chat in chats]
-    options = {"n": 1, "temperature": temperature, "top_p": top_p, "max_tokens": max_new_tokens, "seed": seed}
-    if hasattr(model, "vllm_engine"):
-        from r1kit.unsloth_backend import unsloth_generate
-
-        texts = unsloth_generate(model, tokenizer, rendered, lora_path=getattr(model, "r1kit_lora_path", None), **options)
-    else:
-        was_training = model.training
-        model.eval()
-        try:
-            texts = hf_generate(model, tokenizer, rendered, batch_size=batch_size, **options)
-        finally:
-            model.train(was_training)
-    return [prefill_of(chat) + group[0] for chat, group in zip(chats, texts)]
+    return model, AutoTokenizer.from_pretrained(str(path)), backend

@@ -1,145 +1,196 @@
-"""Trainer callbacks for a GRPO run: a compact progress bar, per-step CSV metrics, completion samples.
+"""What a run writes besides TRL's own logs: a progress bar, completion samples, metrics.csv, the plot.
 
-Files written in the run folder (``runs/<run>/``):
+TRL logs every metric (rewards per function, lengths, KL, learning rate) into the trainer's
+log history, which TensorBoard receives (``report_to``) and every checkpoint keeps in
+``trainer_state.json``. The kit adds, in the run folder, written by the main process only:
 
-* ``metrics.csv``: one row per step: loss, reward, each reward's mean, completion length,
-  learning rate, seconds per step and the part of them spent generating and scoring
-  completions (the rest is the forward/backward pass and the optimizer). The reward plot is
-  drawn from it.
-* ``samples.jsonl``: every completion of every step, with its rewards (as Mini-R1 logs them).
-* ``success_samples.jsonl``: the completions that earned the task's full success score.
+* ``metrics.csv``: the log history as a table, one row per logged step, and ``rewards.png``
+  drawn from it; both are rewritten whole (atomically) at each checkpoint and at the end, so
+  after a resume they hold exactly the steps the trainer's state holds.
+* ``samples.jsonl``: every completion with its prompt and rewards (as Mini-R1 logs them) and
+  ``success_samples.jsonl``: those that earned the task's full success score. TRL keeps
+  completions only for its console and wandb tables, so the kit records them where the
+  public API hands them out: the reward functions, wrapped by :class:`SampleRecorder`; with
+  several processes each one's completions are gathered to the main process.
 
-Re-running a run that resumes from a checkpoint first drops the rows logged after that
-checkpoint, so the files describe exactly the steps the adapter has seen.
+    recorder = SampleRecorder(run_dir, success="countdown_reward", success_score=1.0)
+    reward_funcs = [recorder.wrap(f) for f in reward_funcs]
+    trainer = GRPOTrainer(..., reward_funcs=reward_funcs, callbacks=[recorder, RunFiles(run_dir), Progress()])
 """
 
 from __future__ import annotations
 
 import csv
+import functools
+import io
 import json
-import time
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from transformers import TrainerCallback
 
+from r1kit.atomic import write_text
+from rewards import completion_text
+
 METRICS_FILE = "metrics.csv"
+PLOT_FILE = "rewards.png"
 SAMPLES_FILE = "samples.jsonl"
 SUCCESS_FILE = "success_samples.jsonl"
-_KEPT = ("loss", "reward", "reward_std", "completions/mean_length", "completions/clipped_ratio",
-         "frac_reward_zero_std", "learning_rate", "grad_norm")
 
 
-def truncate_logs(run_dir: Path, last_step: int) -> None:
-    """Drop CSV rows and samples of steps after ``last_step`` (0 clears them all)."""
-    metrics = run_dir / METRICS_FILE
-    if metrics.is_file():
-        with metrics.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-        kept = [row for row in rows if int(row["step"]) <= last_step]
-        if kept:
-            with metrics.open("w", newline="", encoding="utf-8") as handle:
-                writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-                writer.writeheader()
-                writer.writerows(kept)
-        else:
-            metrics.unlink()
-    for name in (SAMPLES_FILE, SUCCESS_FILE):
-        path = run_dir / name
-        if path.is_file():
-            lines = [line for line in path.read_text(encoding="utf-8").splitlines()
-                     if line and json.loads(line)["step"] <= last_step]
-            path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+def is_main_process() -> bool:
+    """True in the process that writes files (the only one without ``accelerate``/``torchrun``)."""
+    return int(os.environ.get("RANK", "0")) == 0
 
 
-class RunLogger(TrainerCallback):
-    """Writes metrics.csv and the sample files at every logging step, and shows progress.
+def training_rows(log_history: list[dict]) -> list[dict]:
+    """The per-step training entries of a trainer's log history (one per logged step).
 
-    ``trainer`` must be set after the trainer is built: the samples are read from the
-    completions it keeps for logging (``trainer._logs``, TRL 0.22), the same batch the step
-    trained on. ``success`` is the name of the task's success reward and its full score.
+    >>> training_rows([{"loss": 0.1, "step": 1}, {"train_runtime": 3.0, "step": 1}])
+    [{'loss': 0.1, 'step': 1}]
     """
+    return [entry for entry in log_history if "loss" in entry and "train_runtime" not in entry]
 
-    def __init__(self, run_dir: Path, success: tuple[str, float], *, show_progress: bool = True) -> None:
-        self.run_dir = run_dir
-        self.success_name, self.success_score = success
-        self.show_progress = show_progress
-        self.trainer: Any = None
+
+def metrics_csv(log_history: list[dict]) -> str:
+    """The training rows of a log history as CSV text, ``step`` first, columns in order of appearance.
+
+    >>> print(metrics_csv([{"loss": 0.5, "step": 1}, {"loss": 0.25, "reward": 1.0, "step": 2}]).strip())
+    step,loss,reward
+    1,0.5,
+    2,0.25,1.0
+    """
+    rows = training_rows(log_history)
+    columns = ["step"] + list(dict.fromkeys(key for row in rows for key in row if key not in ("step", "epoch")))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def write_run_files(run_dir: Path, log_history: list[dict], *, title: str) -> None:
+    """Rewrite ``metrics.csv`` (and, with rewards, ``rewards.png``) from the log history (main process only)."""
+    from r1kit.plots import plot_rewards, reward_series
+
+    if not is_main_process() or not training_rows(log_history):
+        return
+    write_text(run_dir / METRICS_FILE, metrics_csv(log_history))
+    if reward_series(log_history):  # GRPO; the cold start logs a loss only
+        plot_rewards(log_history, run_dir / PLOT_FILE, title=title)
+
+
+class RunFiles(TrainerCallback):
+    """Keeps ``metrics.csv`` and ``rewards.png`` in step with the trainer's state: at every save and at the end."""
+
+    def __init__(self, run_dir: Path, title: str) -> None:
+        self.run_dir, self.title = run_dir, title
+
+    def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        write_run_files(self.run_dir, state.log_history, title=self.title)
+
+    def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        write_run_files(self.run_dir, state.log_history, title=self.title)
+
+
+class Progress(TrainerCallback):
+    """A one-line progress bar with the latest reward (main process only)."""
+
+    def __init__(self, desc: str = "GRPO") -> None:
+        self.desc = desc
         self._bar: Any = None
-        self._step_start = time.perf_counter()
-        self._columns: list[str] | None = None
-        self._generate_seconds = 0.0
-
-    def time_generation(self, generate: Any) -> Any:
-        """Wrap the trainer's generate-and-score method so each step's share of it is logged."""
-
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter()
-            try:
-                return generate(*args, **kwargs)
-            finally:
-                self._generate_seconds += time.perf_counter() - start
-
-        return timed
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        if self.show_progress:
+        if state.is_world_process_zero:
             from tqdm.auto import tqdm
 
-            self._bar = tqdm(total=state.max_steps, initial=state.global_step, desc="GRPO", unit="step")
-        self._step_start = time.perf_counter()
+            self._bar = tqdm(total=state.max_steps, initial=state.global_step, desc=self.desc, unit="step")
 
     def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if self._bar is not None:
             self._bar.update(state.global_step - self._bar.n)
 
     def on_log(self, args: Any, state: Any, control: Any, logs: dict | None = None, **kwargs: Any) -> None:
-        if not logs or "reward" not in logs:
-            return
-        now = time.perf_counter()
-        row = {"step": state.global_step, "seconds": round(now - self._step_start, 3),
-               "generate_seconds": round(self._generate_seconds, 3)}
-        self._step_start, self._generate_seconds = now, 0.0
-        row.update({key: logs[key] for key in _KEPT if key in logs})
-        row.update({key.removeprefix("rewards/").removesuffix("/mean"): value for key, value in logs.items()
-                    if key.startswith("rewards/") and key.endswith("/mean")})
-        self._write_metrics(row)
-        self._write_samples(state.global_step)
-        if self._bar is not None:
-            self._bar.set_postfix(reward=f"{logs['reward']:.2f}", len=f"{logs.get('completions/mean_length', 0):.0f}")
+        if self._bar is not None and logs:
+            shown = {key: f"{logs[key]:.3g}" for key in ("reward", "loss") if key in logs}
+            self._bar.set_postfix(shown)
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
 
-    def _write_metrics(self, row: dict) -> None:
-        path = self.run_dir / METRICS_FILE
-        if self._columns is None and path.is_file():
-            with path.open(newline="", encoding="utf-8") as handle:
-                self._columns = next(csv.reader(handle), None)
-        new_file = self._columns is None or not path.is_file()
-        if new_file:
-            self._columns = list(row)
-        with path.open("a" if not new_file else "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=self._columns, extrasaction="ignore")
-            if new_file:
-                writer.writeheader()
-            writer.writerow(row)
 
-    def _write_samples(self, step: int) -> None:
-        logs = getattr(self.trainer, "_logs", None)
-        if not logs or not logs.get("completion"):
+def keep_steps_up_to(path: Path, step: int) -> None:
+    """Drop the sample lines of steps after ``step`` (and any line a kill cut short), atomically."""
+    if not path.is_file():
+        return
+    kept = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            if json.loads(line)["step"] <= step:
+                kept.append(line + "\n")
+        except (ValueError, KeyError, TypeError):
+            continue
+    write_text(path, "".join(kept))
+
+
+class SampleRecorder(TrainerCallback):
+    """Records each completion with its rewards, as the reward functions see them; writes the sample files.
+
+    ``wrap`` each reward function (the wrapper keeps its name, so TRL's logged metrics keep
+    theirs). At each log, the completions scored since the last one are gathered from every
+    process and the main process appends them to ``samples.jsonl`` and, when the ``success``
+    reward reached ``success_score``, to ``success_samples.jsonl``. A run that resumes first
+    drops the lines of steps after its checkpoint.
+    """
+
+    def __init__(self, run_dir: Path, *, success: str, success_score: float) -> None:
+        self.run_dir, self.success, self.success_score = run_dir, success, success_score
+        self._rows: dict[tuple[int, int], dict] = {}  # (step, index in the batch) -> sample
+
+    def wrap(self, reward: Callable[..., list[float]]) -> Callable[..., list[float]]:
+        name = getattr(reward, "__name__", type(reward).__name__)
+
+        @functools.wraps(reward)
+        def recorded(completions: list, **kwargs: Any) -> list[float]:
+            scores = reward(completions, **kwargs)
+            state = kwargs.get("trainer_state")
+            step = state.global_step + 1 if state is not None else 0
+            prompts = kwargs.get("prompts") or [None] * len(completions)
+            for i, (prompt, completion, score) in enumerate(zip(prompts, completions, scores)):
+                row = self._rows.setdefault(
+                    (step, i),
+                    {"step": step, "prompt": prompt, "completion": completion_text(completion), "rewards": {}},
+                )
+                row["rewards"][name] = score
+            return scores
+
+        recorded.__name__ = name
+        return recorded
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if is_main_process():
+            for name in (SAMPLES_FILE, SUCCESS_FILE):
+                keep_steps_up_to(self.run_dir / name, state.global_step)
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: dict | None = None, **kwargs: Any) -> None:
+        from accelerate.utils import gather_object
+
+        rows, self._rows = list(self._rows.values()), {}
+        rows = gather_object(rows) if int(os.environ.get("WORLD_SIZE", "1")) > 1 else rows
+        if not rows or not is_main_process():
             return
-        rewards = {name: list(values) for name, values in logs["rewards"].items()}
-        with (self.run_dir / SAMPLES_FILE).open("a", encoding="utf-8") as every, \
-                (self.run_dir / SUCCESS_FILE).open("a", encoding="utf-8") as good:
-            for i, (prompt, completion) in enumerate(zip(logs["prompt"], logs["completion"])):
-                scores = {name: values[i] for name, values in rewards.items() if i < len(values)}
-                line = json.dumps({"step": step, "prompt": prompt, "completion": completion, "rewards": scores},
-                                  ensure_ascii=False) + "\n"
+        with (
+            (self.run_dir / SAMPLES_FILE).open("a", encoding="utf-8") as every,
+            (self.run_dir / SUCCESS_FILE).open("a", encoding="utf-8") as good,
+        ):
+            for row in rows:
+                line = json.dumps(row, ensure_ascii=False, default=str) + "\n"
                 every.write(line)
-                if scores.get(self.success_name, 0.0) >= self.success_score:
+                if (row["rewards"].get(self.success) or 0.0) >= self.success_score:
                     good.write(line)
 
 

@@ -8,11 +8,16 @@
   transformers backend, PEFT's ``merge_and_unload()`` on a copy of the model, so the model in
   memory keeps its adapter.
 * GGUF (llama.cpp, Ollama, LM Studio): Unsloth's ``model.save_pretrained_gguf(...,
-  quantization_method=...)``, which builds llama.cpp's converter. The transformers backend has
-  no converter behind it and raises :class:`GGUFUnavailable` saying what to do instead.
+  quantization_method=...)``, which merges to 16-bit, then runs llama.cpp's converter. It
+  writes the merge into the folder it is given and the GGUF files into a *sibling* folder
+  ``<folder>_gguf``, and returns a dict naming it (``gguf_directory``). :func:`save_gguf`
+  lets it merge into a scratch folder, moves the GGUF folder to the path asked for, and
+  deletes the scratch merge (a second 16-bit copy: ~16 GB for an 8B model). The transformers
+  backend has no converter behind it and raises :class:`GGUFUnavailable` saying what to do.
 
 Written against unsloth 2026.8.18 (unsloth/save.py: ``unsloth_generic_save_pretrained_merged``,
-``unsloth_save_pretrained_gguf``, ``ALLOWED_QUANTS``) and peft 0.19.1.
+``unsloth_save_pretrained_gguf`` and its returned dict, ``_gguf_output_directory``,
+``ALLOWED_QUANTS``) and peft 0.19.1; tests/test_api_drift.py checks that contract.
 
     save_merged_16bit(model, tokenizer, "exports/countdown_qwen-merged")
     save_gguf(model, tokenizer, "exports/countdown_qwen-gguf", quantization_method="q4_k_m")
@@ -22,12 +27,46 @@ from __future__ import annotations
 
 import copy
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
-# Unsloth's llama.cpp presets (unsloth/save.py ALLOWED_QUANTS, the common ones).
-GGUF_METHODS = ("not_quantized", "fast_quantized", "quantized", "f16", "bf16", "q8_0", "q4_k_m", "q5_k_m",
-                "q2_k", "q3_k_m", "q4_0", "q4_1", "q5_0", "q6_k")
+# Unsloth's llama.cpp presets (unsloth/save.py ALLOWED_QUANTS; the IQ ones need an imatrix file).
+GGUF_METHODS = (
+    "not_quantized",
+    "fast_quantized",
+    "quantized",
+    "f32",
+    "bf16",
+    "f16",
+    "q8_0",
+    "q4_k_m",
+    "q5_k_m",
+    "q2_k",
+    "q2_k_l",
+    "q3_k_l",
+    "q3_k_m",
+    "q3_k_s",
+    "q4_0",
+    "q4_1",
+    "q4_k_s",
+    "q4_k",
+    "q5_k",
+    "q5_0",
+    "q5_1",
+    "q5_k_s",
+    "q6_k",
+    "q3_k_xs",
+)
+
+
+def exports_for(backend: str) -> tuple[str, ...]:
+    """The forms a model trained on ``backend`` can be saved in.
+
+    >>> exports_for("transformers")
+    ('lora', 'merged_16bit')
+    """
+    return ("lora", "merged_16bit", "gguf") if backend == "unsloth" else ("lora", "merged_16bit")
 
 
 class GGUFUnavailable(RuntimeError):
@@ -83,11 +122,11 @@ def save_merged_16bit(model: Any, tokenizer: Any, path: str | os.PathLike[str], 
 
 
 def save_gguf(model: Any, tokenizer: Any, path: str | os.PathLike[str], *, quantization_method: str = "q4_k_m") -> Path:
-    """Export to GGUF through Unsloth (it merges, then runs llama.cpp); returns the folder.
+    """Export to GGUF through Unsloth (it merges, then runs llama.cpp); returns ``path``, which holds the .gguf files.
 
     ``quantization_method``: one of :data:`GGUF_METHODS` ("q4_k_m" is the usual size/quality
-    trade; "q8_0" converts fastest; "f16" keeps full precision).
-    Raises GGUFUnavailable on the transformers backend.
+    trade; "q8_0" converts fastest; "f16" keeps full precision). The 16-bit merge Unsloth
+    makes on the way is deleted. Raises GGUFUnavailable on the transformers backend.
 
     >>> save_gguf(object(), None, "unused", quantization_method="q4_k_m")
     Traceback (most recent call last):
@@ -95,7 +134,9 @@ def save_gguf(model: Any, tokenizer: Any, path: str | os.PathLike[str], *, quant
     r1kit.export.GGUFUnavailable: GGUF export runs through Unsloth, and this model was loaded with the transformers backend. Either train on a CUDA GPU with the unsloth backend (the notebooks' install cell sets it up), or convert the merged 16-bit folder with llama.cpp: `python convert_hf_to_gguf.py MERGED_DIR --outtype q8_0`, then `llama-quantize` for smaller types such as Q4_K_M.
     """
     if quantization_method not in GGUF_METHODS:
-        raise ValueError(f"unknown quantization_method {quantization_method!r}; choose one of {', '.join(GGUF_METHODS)}")
+        raise ValueError(
+            f"unknown quantization_method {quantization_method!r}; choose one of {', '.join(GGUF_METHODS)}"
+        )
     if not is_unsloth_model(model):
         raise GGUFUnavailable(
             "GGUF export runs through Unsloth, and this model was loaded with the transformers backend. "
@@ -103,8 +144,22 @@ def save_gguf(model: Any, tokenizer: Any, path: str | os.PathLike[str], *, quant
             "or convert the merged 16-bit folder with llama.cpp: `python convert_hf_to_gguf.py MERGED_DIR "
             "--outtype q8_0`, then `llama-quantize` for smaller types such as Q4_K_M."
         )
-    path = _fresh_dir(path)
-    model.save_pretrained_gguf(str(path), tokenizer, quantization_method=quantization_method)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = path.parent / f".{path.name}.merge"  # Unsloth's 16-bit merge, deleted afterwards
+    written = Path(f"{scratch}_gguf")  # where Unsloth puts the GGUF files (unsloth/save.py, _gguf_output_directory)
+    try:
+        for leftover in (scratch, written):
+            shutil.rmtree(leftover, ignore_errors=True)
+        result = model.save_pretrained_gguf(str(scratch), tokenizer, quantization_method=quantization_method)
+        written = Path(result["gguf_directory"]) if isinstance(result, dict) else written
+        if not any(written.glob("*.gguf")):
+            raise RuntimeError(f"Unsloth reported no .gguf file in {written}: see its output above")
+        shutil.rmtree(path, ignore_errors=True)
+        shutil.move(str(written), str(path))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(written, ignore_errors=True)
     return path
 
 

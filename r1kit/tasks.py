@@ -1,11 +1,16 @@
-r"""Tasks by name: the data, the rewards and the answer reading that training and evaluation share.
+r"""Tasks by name: one definition each of the data, the answer parsing, the rewards and the examples.
 
-A recipe names a task (``task: countdown``); training takes its dataset and default rewards,
-evaluation its success reward, format check and answer key (what maj@k votes on).
+A recipe names a task (``task: countdown``). The task owns what the task means:
 
-    task = get_task("countdown")
-    ds = task.build_dataset(100, seed=1)
-    task.success_reward(completions, **columns)  # 1.0 = correct equation
+* ``build_dataset(n, seed=, split=, prompt_style=, **task_args)``: its problems (data_prep);
+* ``parser``: how an answer is read, strictly (in the required format) and format-free (from
+  the whole text), how answers vote, what counts as correct (rewards.parsers);
+* ``default_rewards`` and ``success_reward``: the rewards it trains on, and the one whose
+  maximum (the reward's own ``max_score``) marks a correct answer in the required format;
+* ``trace(row, style)``: a worked solution, the cold start's training text (data_prep.traces);
+* ``wrong_example(row)``: a plausible wrong answer, shown beside a trace in the notebooks.
+
+Evaluation scores every completion through :meth:`Task.score`.
 
 >>> sorted(TASKS)
 ['arithmetic', 'countdown', 'countdown_boxed', 'gsm8k']
@@ -20,170 +25,208 @@ from dataclasses import dataclass
 from typing import Any
 
 import data_prep
-from rewards import (
-    MAX_SCORES,
-    completion_text,
-    extract_answer,
-    extract_boxed,
-    get_reward,
-    latex_to_expression,
-    parse_number,
-)
-
-RewardFunction = Callable[..., list[float]]
+from data_prep import prefill_of, traces
+from rewards import get_reward
+from rewards.parsers import BOXED_EQUATION, EQUATION_IN_ANSWER_TAG, NUMBER_IN_ANSWER_TAG, Parser
 
 
 @dataclass(frozen=True)
 class Task:
-    """What one task needs for training and evaluation.
-
-    build_dataset(n, *, seed, prompt_style=None, **args) -> datasets.Dataset
-    success_reward / success_score: a completion is correct when it scores `success_score`
-    format_reward: > 0 means the completion is in the task's answer format
-    answer_key(completion_text, row): the normalised answer maj@k votes on (None: no answer)
-    default_rewards: (reward name, weight) pairs that recipes start from
-    """
+    """Everything a task means; see the module docstring."""
 
     name: str
     description: str
     prompt_style: str
     build_dataset: Callable[..., Any]
-    success_reward: RewardFunction
-    success_score: float
-    format_reward: RewardFunction
-    answer_key: Callable[[str, Mapping[str, Any]], str | None]
+    parser: Parser
+    success_reward: str
+    format_reward: str | None  # the reward that checks the layout (None: the parser's answer format)
     default_rewards: tuple[tuple[str, float], ...]
+    trace: Callable[[Mapping[str, Any], str], str]
+    wrong_example: Callable[[Mapping[str, Any]], str]
+    eval_split: str = "train"  # where held-out problems come from ("test" where the dataset has one)
 
+    @property
+    def success_reward_name(self) -> str:
+        """The success reward's function name, as TRL logs it (``rewards/<name>/mean``)."""
+        return get_reward(self.success_reward).__name__
 
-def normalize_expression(expr: str | None) -> str | None:
-    """An equation answer as a vote key: no spaces, ASCII operators, no trailing `= result`.
+    @property
+    def success_score(self) -> float:
+        """What the success reward pays for a correct answer in the required format."""
+        return float(get_reward(self.success_reward).max_score)
 
-    >>> normalize_expression(" (3 + 5) × 2 = 16 ")
-    '(3+5)*2'
-    >>> normalize_expression("   ") is None
-    True
-    """
-    if expr is None:
-        return None
-    text = "".join(expr.split("=", 1)[0].split())
-    text = text.replace("×", "*").replace("÷", "/").replace("−", "-")
-    return text or None
+    def score(self, text: str, row: Mapping[str, Any]) -> dict:
+        """How one completion (prefill included) fares on ``row``.
 
+        success: right answer in the required format (what the success reward pays for);
+        correct: right answer read format-free from the whole text; formatted: the layout is
+        right; key: the answer's vote key for maj@k (None: no answer).
+        """
+        answer = self.parser.strict(text)
+        if self.format_reward is None:
+            formatted = self.parser.formatted(text)
+        else:
+            formatted = get_reward(self.format_reward)([text], **{k: [v] for k, v in row.items()})[0] > 0
+        return {
+            "text": text,
+            "success": self.parser.is_correct(answer, row),
+            "correct": self.parser.is_correct(self.parser.lenient(text, row), row),
+            "formatted": bool(formatted),
+            "key": self.parser.vote_key(answer),
+        }
 
-def normalize_number(answer: str | None) -> str | None:
-    """A numeric answer as a vote key: `$1,080.00` and `1080` agree; other text is kept as written.
-
-    >>> normalize_number(" $1,080.00 "), normalize_number("2.50"), normalize_number("about 7")
-    ('1080', '2.5', 'about 7')
-    """
-    if answer is None:
-        return None
-    number = parse_number(answer)
-    if number is None:
-        return " ".join(answer.split()) or None
-    return format(number.normalize(), "f")
-
-
-def _tagged_equation_key(text: str, row: Mapping[str, Any]) -> str | None:
-    return normalize_expression(extract_answer(text))
-
-
-def _boxed_equation_key(text: str, row: Mapping[str, Any]) -> str | None:
-    boxed = extract_boxed(text)
-    return normalize_expression(None if boxed is None else latex_to_expression(boxed) or boxed)
-
-
-def _number_key(text: str, row: Mapping[str, Any]) -> str | None:
-    return normalize_number(extract_answer(text))
-
-
-def has_boxed(completions: list[Any], **kwargs: Any) -> list[float]:
-    r"""1.0 when the completion holds a `\boxed{...}`, else 0.0 (the boxed task's format check).
-
-    >>> has_boxed([r"so \boxed{3 + 4}", "7"])
-    [1.0, 0.0]
-    """
-    return [float(extract_boxed(completion_text(c)) is not None) for c in completions]
-
-
-def has_answer(completions: list[Any], **kwargs: Any) -> list[float]:
-    """1.0 when the completion holds a complete `<answer>...</answer>`, else 0.0.
-
-    >>> has_answer([[{"role": "assistant", "content": "<answer>7</answer>"}], "<answer>7"])
-    [1.0, 0.0]
-    """
-    return [float(extract_answer(completion_text(c)) is not None) for c in completions]
+    def examples(self, row: Mapping[str, Any], style: str | None = None) -> list[tuple[str, str]]:
+        """Two completions for ``row``, prefill included: a worked solution, and a wrong, loosely formatted answer."""
+        return [
+            ("correct, formatted", self.trace(row, style or self.prompt_style)),
+            ("wrong, loose format", prefill_of(row["prompt"]) + self.wrong_example(row)),
+        ]
 
 
 def _generated(make: Callable[..., Any], default_style: str) -> Callable[..., Any]:
-    """A `build_dataset` for a data_prep generator: fresh problems from `seed`."""
+    """A ``build_dataset`` for a data_prep generator: fresh problems from ``seed`` (any split)."""
 
-    def build_dataset(n: int, *, seed: int, prompt_style: str | None = None, **args: Any) -> Any:
+    def build_dataset(n: int, *, seed: int, split: str = "train", prompt_style: str | None = None, **args: Any) -> Any:
         return make(n, seed=seed, prompt_style=prompt_style or default_style, **args)
 
     return build_dataset
 
 
 def _gsm8k_dataset(
-    n: int, *, seed: int, prompt_style: str | None = None, source: str = "fixture", **args: Any
+    n: int, *, seed: int, split: str = "train", prompt_style: str | None = None, source: str = "fixture", **args: Any
 ) -> Any:
-    """`n` GSM8K rows, shuffled with `seed`, from the bundled fixture or (source="hub") the hub."""
+    """``n`` GSM8K rows of ``split``, shuffled with ``seed``, from our fixture or (source="hub") the hub."""
     style = prompt_style or "gsm8k_xml"
     if source == "fixture":
-        rows = data_prep.gsm8k_fixture(style, **args)
+        rows = data_prep.gsm8k_fixture(style, split=split, **args)
     elif source == "hub":
-        rows = data_prep.load_gsm8k(prompt_style=style, **args)
+        rows = data_prep.load_gsm8k(split=split, prompt_style=style, **args)
     else:
         raise ValueError(f"unknown GSM8K source {source!r}; use 'fixture' or 'hub'")
     if n > rows.num_rows:
-        raise ValueError(f"asked for {n} GSM8K problems but the {source} holds only {rows.num_rows}")
+        raise ValueError(f"asked for {n} GSM8K {split} problems but the {source} holds only {rows.num_rows}")
     return rows.shuffle(seed=seed).select(range(n))
 
 
-def _task(name: str, description: str, prompt_style: str, build: Callable[..., Any], success: str,
-          format_reward: RewardFunction, answer_key: Callable, default_rewards: tuple) -> Task:
-    return Task(name, description, prompt_style, build, get_reward(success), MAX_SCORES[success],
-                format_reward, answer_key, default_rewards)
+def _sum_of_nums(row: Mapping[str, Any]) -> str:
+    return " + ".join(map(str, row["nums"]))
 
 
 TASKS: dict[str, Task] = {
     task.name: task
     for task in (
-        _task(
-            "countdown", "Countdown equations, <think> then <answer> tags (Mini-R1)", "qwen_think",
-            _generated(data_prep.countdown_dataset, "qwen_think"), "countdown",
-            get_reward("think_format"), _tagged_equation_key,
-            (("think_format", 1.0), ("countdown", 1.0)),
+        Task(
+            "countdown",
+            "Countdown equations, <think> then <answer> tags (Mini-R1)",
+            "qwen_think",
+            _generated(data_prep.countdown_dataset, "qwen_think"),
+            EQUATION_IN_ANSWER_TAG,
+            success_reward="countdown",
+            format_reward="think_format",
+            default_rewards=(("think_format", 1.0), ("countdown", 1.0), ("free_countdown", 0.0)),
+            trace=traces.countdown_trace,
+            wrong_example=lambda row: f" Adding everything up should do. </think> The answer is {_sum_of_nums(row)}.",
         ),
-        _task(
-            "countdown_boxed", "Countdown equations, final answer in \\boxed{} (R1 distill)", "r1_boxed",
-            _generated(data_prep.countdown_dataset, "r1_boxed"), "boxed_countdown",
-            has_boxed, _boxed_equation_key,
-            (("boxed_countdown", 1.0),),
+        Task(
+            "countdown_boxed",
+            "Countdown equations, final answer in \\boxed{} (R1 distill)",
+            "r1_boxed",
+            _generated(data_prep.countdown_dataset, "r1_boxed"),
+            BOXED_EQUATION,
+            success_reward="boxed_countdown",
+            format_reward=None,
+            default_rewards=(("boxed_countdown", 1.0), ("free_boxed_countdown", 0.0)),
+            trace=traces.countdown_trace,
+            wrong_example=lambda row: f"Adding everything: $\\boxed{{{_sum_of_nums(row)}}}$ is close enough.",
         ),
-        _task(
-            "gsm8k", "GSM8K word problems, <reasoning> then <answer> tags", "gsm8k_xml",
-            _gsm8k_dataset, "gsm8k_correctness",
-            get_reward("soft_format"), _number_key,
-            (("xmlcount", 1.0), ("soft_format", 1.0), ("strict_format", 1.0), ("int", 1.0),
-             ("gsm8k_correctness", 1.0)),
+        Task(
+            "gsm8k",
+            "GSM8K word problems, <reasoning> then <answer> tags; evaluated on the test split",
+            "gsm8k_xml",
+            _gsm8k_dataset,
+            NUMBER_IN_ANSWER_TAG,
+            success_reward="gsm8k_correctness",
+            format_reward="soft_format",
+            default_rewards=(
+                ("xmlcount", 1.0),
+                ("soft_format", 1.0),
+                ("strict_format", 1.0),
+                ("int", 1.0),
+                ("gsm8k_correctness", 1.0),
+                ("free_number", 0.0),
+            ),
+            trace=traces.gsm8k_trace,
+            wrong_example=lambda row: f"I think it is about {row['answer']}0.",
+            eval_split="test",
         ),
-        _task(
-            "arithmetic", "Generated sums and products, number in <answer> tags", "answer_only",
-            _generated(data_prep.arithmetic_dataset, "answer_only"), "gsm8k_correctness",
-            has_answer, _number_key,
-            (("gsm8k_correctness", 1.0), ("int", 1.0)),
+        Task(
+            "arithmetic",
+            "Generated sums and differences; a worked solution, then the number in <answer> tags",
+            "think_answer",
+            _generated(data_prep.arithmetic_dataset, "think_answer"),
+            NUMBER_IN_ANSWER_TAG,
+            success_reward="gsm8k_correctness",
+            format_reward=None,
+            default_rewards=(("gsm8k_correctness", 1.0), ("int", 1.0), ("free_number", 0.0)),
+            trace=traces.arithmetic_trace,
+            wrong_example=lambda row: f"It is about {row['answer']}0.",
         ),
     )
 }
 
 
 def get_task(name: str) -> Task:
-    """The task called `name`; ValueError listing the known tasks otherwise.
+    """The task called ``name``; ValueError listing the known tasks otherwise.
 
-    >>> get_task("countdown").success_reward.__name__
+    >>> get_task("countdown").success_reward_name
     'countdown_reward'
     """
     if name not in TASKS:
         raise ValueError(f"unknown task {name!r}; known tasks: {', '.join(sorted(TASKS))}")
     return TASKS[name]
+
+
+def _row_key(row: Mapping[str, Any]) -> str:
+    import json
+
+    return json.dumps(row["prompt"], sort_keys=True)
+
+
+def _distinct(dataset: Any) -> Any:
+    """``dataset`` without repeated problems (the first of each is kept)."""
+    seen: set[str] = set()
+    keep = [i for i, row in enumerate(dataset) if not (_row_key(row) in seen or seen.add(_row_key(row)))]
+    return dataset if len(keep) == len(dataset) else dataset.select(keep)
+
+
+def build_datasets(recipe: Any, *, train_size: int | None = None) -> tuple[Any, Any]:
+    """(train, held-out eval) datasets of a recipe.
+
+    The eval set holds ``eval_size`` distinct problems of the task's evaluation split (GSM8K:
+    test; generated tasks: drawn with ``eval_seed``); the training set (``train_size`` rows,
+    unless given) keeps none of them.
+    """
+    from r1kit.recipe import RecipeError
+
+    task = get_task(recipe.task)
+    options = {"prompt_style": recipe.prompt_style, **recipe.task_args}
+    size = recipe.eval_size
+    eval_ds = _distinct(task.build_dataset(size, seed=recipe.eval_seed, split=task.eval_split, **options))
+    if len(eval_ds) < size:  # repeats drawn: draw more and keep the first distinct ones
+        eval_ds = _distinct(task.build_dataset(8 * size, seed=recipe.eval_seed, split=task.eval_split, **options))
+        if len(eval_ds) < size:
+            raise RecipeError(
+                f"the task has only {len(eval_ds)} distinct problems with these task_args; "
+                f"lower eval_size or make the problems harder"
+            )
+        eval_ds = eval_ds.select(range(size))
+    train_ds = task.build_dataset(train_size or recipe.train_size, seed=recipe.seed, split="train", **options)
+    held_out = {_row_key(row) for row in eval_ds}
+    train_ds = train_ds.filter(lambda row: _row_key(row) not in held_out)
+    if len(train_ds) == 0:
+        raise RecipeError(
+            "no training problems remain after removing the held-out ones: "
+            "raise train_size or use a task with more distinct problems"
+        )
+    return train_ds, eval_ds

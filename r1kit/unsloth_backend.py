@@ -43,20 +43,18 @@ INSTALL_HINT = (
 )
 
 
-def unsloth_available() -> bool:
-    """True when CUDA is visible and Unsloth is installed (checked without importing Unsloth).
+def cuda_available() -> bool:
+    """True when torch sees a CUDA GPU.
 
-    >>> isinstance(unsloth_available(), bool)
+    >>> isinstance(cuda_available(), bool)
     True
     """
-    if importlib.util.find_spec("unsloth") is None:
-        return False
     import torch
 
     return torch.cuda.is_available()
 
 
-def require_cuda() -> None:
+def require_unsloth() -> None:
     """Raise a RuntimeError that names the fix when the unsloth backend cannot run here."""
     import torch
 
@@ -67,18 +65,27 @@ def require_cuda() -> None:
             "Runtime > Change runtime type > T4 GPU; without a GPU use backend='transformers'."
         )
     if importlib.util.find_spec("unsloth") is None:
-        raise RuntimeError(f"The unsloth backend needs Unsloth, which is not installed: {INSTALL_HINT}.")
+        raise RuntimeError(
+            "A CUDA GPU is visible but Unsloth is not installed, so the 4-bit + vLLM path cannot run "
+            "(plain transformers would load the model in 16-bit and likely run out of GPU memory). "
+            f"Fix: {INSTALL_HINT}, and read the install output for errors. To train without Unsloth "
+            "on purpose, set backend: transformers."
+        )
 
 
-def import_unsloth_first(*, vllm_standby: bool = True) -> ModuleType:
-    """Import Unsloth (once), warning when trl, transformers or peft were imported before it.
+# Set before `import unsloth` (unsloth_zoo reads them when vLLM starts). Standby shares GPU
+# memory between vLLM and training over time. In standby, unsloth_zoo 2026.8.12
+# (vllm_utils.py, load_vllm) replaces gpu_memory_utilization with its own target unless
+# UNSLOTH_VLLM_STANDBY_UTIL_OVERRIDE is set: with it, the recipe's share is what vLLM gets,
+# so "lower gpu_memory_utilization if out of memory" works.
+UNSLOTH_ENVIRONMENT = {"UNSLOTH_VLLM_STANDBY": "1", "UNSLOTH_VLLM_STANDBY_UTIL_OVERRIDE": "1"}
 
-    `vllm_standby` sets UNSLOTH_VLLM_STANDBY=1 as the notebooks do, unless the variable is
-    already set: vLLM's memory is released during training, leaving room for longer contexts.
-    """
+
+def import_unsloth_first() -> ModuleType:
+    """Import Unsloth (once) with :data:`UNSLOTH_ENVIRONMENT`, warning when trl, transformers or peft came first."""
     if "unsloth" in sys.modules:
         return sys.modules["unsloth"]
-    require_cuda()
+    require_unsloth()
     too_early = [name for name in PATCHED_BY_UNSLOTH if name in sys.modules]
     if too_early:
         warnings.warn(
@@ -88,9 +95,14 @@ def import_unsloth_first(*, vllm_standby: bool = True) -> ModuleType:
             RuntimeWarning,
             stacklevel=2,
         )
-    if vllm_standby:
-        os.environ.setdefault("UNSLOTH_VLLM_STANDBY", "1")
-    return importlib.import_module("unsloth")
+    os.environ.update(UNSLOTH_ENVIRONMENT)
+    try:
+        return importlib.import_module("unsloth")
+    except ImportError as error:
+        raise RuntimeError(
+            f"Unsloth is installed but does not import ({type(error).__name__}: {error}). This usually "
+            f"means the install cell failed part-way: {INSTALL_HINT}, restart the runtime, and run all again."
+        ) from error
 
 
 def load_unsloth_model(
@@ -103,6 +115,7 @@ def load_unsloth_model(
     gpu_memory_utilization: float = 0.6,
     target_modules: Sequence[str] = DEFAULT_TARGET_MODULES,
     lora_alpha: int | None = None,
+    dtype: str | None = None,
     random_state: int = 3407,
 ) -> tuple[Any, Any]:
     """Load `name` (hub id or local folder) through Unsloth, add LoRA, return (model, tokenizer).
@@ -114,6 +127,8 @@ def load_unsloth_model(
         fast_inference: co-locate a vLLM engine for generation (`model.fast_generate`).
         gpu_memory_utilization: share of GPU memory vLLM may take; lower if out of memory.
         lora_alpha: LoRA scale numerator; None means `lora_rank`, as the notebooks set it.
+        dtype: "bfloat16" or "float16" (`r1kit.gpu.Gpu.dtype`, the same rule the trainer's
+            bf16/fp16 follow); None lets Unsloth pick by the same rule.
         random_state: seed of the LoRA initialisation.
     """
     if max_seq_length <= 0 or lora_rank <= 0:
@@ -123,11 +138,13 @@ def load_unsloth_model(
     if not target_modules:
         raise ValueError("target_modules is empty: name the projections that get LoRA, e.g. q_proj")
     import_unsloth_first()
+    import torch
     from unsloth import FastLanguageModel
 
     model, tokenizer = FastLanguageModel.from_pretrained(
         model_name=name,
         max_seq_length=max_seq_length,
+        dtype=None if dtype is None else getattr(torch, dtype),
         load_in_4bit=load_in_4bit,
         fast_inference=fast_inference,
         max_lora_rank=lora_rank,
@@ -178,8 +195,6 @@ def unsloth_generate(
         lora_request = model.load_lora(str(lora_path))
     from vllm import SamplingParams
 
-    sampling_params = SamplingParams(
-        n=n, temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed
-    )
+    sampling_params = SamplingParams(n=n, temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed)
     outputs = model.fast_generate(list(prompts), sampling_params=sampling_params, lora_request=lora_request)
     return [[sample.text for sample in output.outputs] for output in outputs]

@@ -3,8 +3,9 @@
 The GPU stack (Unsloth, vLLM) cannot be installed on a CPU machine, yet the kit must keep
 calling it with keyword arguments that exist in the pinned versions. This module:
 
-- parses the pin files (`requirements.txt`, `gpu_requirements.txt`) into `{name: [versions]}`;
-  a line `#T4 vllm==0.11.2` in `gpu_requirements.txt` adds a Tesla T4 variant that pip skips;
+- parses the pin files (`requirements.txt`, `gpu_requirements*.txt`, following `-r` includes)
+  into `{name: [versions]}`; the GPU set is the newer-GPU file and the Tesla T4 file together,
+  so vllm has two versions;
 - fetches single files out of a pinned wheel with HTTP range requests (the wheel's zip index
   and the wanted members only: a few hundred KB even for a 500 MB vLLM wheel), the way pip's
   "lazy wheel" does, and caches them in `~/.cache/r1kit-pins` (`R1KIT_PINS_CACHE` overrides);
@@ -14,7 +15,7 @@ calling it with keyword arguments that exist in the pinned versions. This module
 Tests call `pinned_file(...)` and skip when it raises `PinUnavailable` (registry unreachable);
 a pin that PyPI does not hold raises LookupError, a failure.
 
->>> parse_pins(["trl==0.22.2  # comment", "#T4 vllm==0.11.2", "vllm==0.15.1", "# x==1"])
+>>> parse_pins(["trl==0.22.2  # comment", "vllm==0.11.2", "vllm==0.15.1", "# x==1"])
 {'trl': ['0.22.2'], 'vllm': ['0.11.2', '0.15.1']}
 """
 
@@ -29,13 +30,14 @@ import re
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 PYPI_SIMPLE = "https://pypi.org/simple"
 CACHE = Path(os.environ.get("R1KIT_PINS_CACHE", "~/.cache/r1kit-pins")).expanduser()
 TIMEOUT_S = 60
-_PIN = re.compile(r"^\s*(?:#T4\s+)?([A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*([^\s;#]+)")
+_PIN = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*([^\s;#]+)")
+GPU_PIN_FILES = ("gpu_requirements.txt", "gpu_requirements_t4.txt")
 
 
 class PinUnavailable(RuntimeError):
@@ -62,8 +64,20 @@ def parse_pins(lines: Iterable[str]) -> dict[str, list[str]]:
 
 
 def read_pins(path: Path) -> dict[str, list[str]]:
-    """`parse_pins` over a file."""
-    return parse_pins(path.read_text(encoding="utf-8").splitlines())
+    """`parse_pins` over a file and the files it includes with `-r` (as the notebooks read them)."""
+    from r1kit.notebook import pinned
+
+    return parse_pins(f"{name}=={version}" for name, version in pinned(path))
+
+
+def gpu_pins(root: Path) -> dict[str, list[str]]:
+    """The GPU set: every pin of the GPU pin files, each package's versions in file order, once each."""
+    pins: dict[str, list[str]] = {}
+    for name in GPU_PIN_FILES:
+        for package, versions in read_pins(root / name).items():
+            pins.setdefault(package, [])
+            pins[package] += [v for v in versions if v not in pins[package]]
+    return pins
 
 
 class _RangeFile(io.RawIOBase):
@@ -121,7 +135,7 @@ def _wheel(name: str, version: str) -> tuple[str, int]:
     return wheels[0]["url"], int(wheels[0]["size"])
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _remote_wheel(name: str, version: str) -> zipfile.ZipFile:
     """The wheel's zip index, read once per run; members are fetched when read."""
     url, size = _wheel(name, version)

@@ -1,4 +1,4 @@
-"""Saved adapters: atomic saves, run cards, loading back, generating, and the CLI around them."""
+"""Saved adapters: atomic saves, run cards, loading back, and the CLI around them."""
 
 import os
 
@@ -7,12 +7,16 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never touch the network
 import pytest
 import torch
 
-from r1kit.adapters import generate, load_adapter, read_run_card, save_adapter, update_run_card
+from r1kit.adapters import adapter_config, load_adapter, read_run_card, save_adapter, update_run_card
 from r1kit.cli import main
+from r1kit.generation import make_generator
 from r1kit.models import load_model
 
-CARD = {"base_model": "smollm2-135m-instruct", "steps": 0,
-        "recipe": {"model": "smollm2-135m-instruct", "task": "arithmetic", "prompt_style": "answer_only"}}
+CARD = {
+    "base_model": "smollm2-135m-instruct",
+    "steps": 0,
+    "recipe": {"model": "smollm2-135m-instruct", "task": "arithmetic", "prompt_style": "think_answer"},
+}
 
 
 @pytest.fixture(scope="module")
@@ -34,14 +38,16 @@ def lora_weights(model):
 def test_save_then_load_gives_the_same_weights(lora_model, tmp_path):
     model, tokenizer = lora_model
     path = save_adapter(model, tokenizer, tmp_path / "run", CARD)
-    loaded, loaded_tokenizer = load_adapter(path)
+    assert adapter_config(path)["base_model_name_or_path"] == "smollm2-135m-instruct"  # as the card names it
+    loaded, loaded_tokenizer, backend = load_adapter(path)
     saved, reloaded = lora_weights(model), lora_weights(loaded)
     assert saved.keys() == reloaded.keys() and saved
     assert all(torch.equal(saved[k], reloaded[k]) for k in saved)
-    assert loaded_tokenizer.eos_token == tokenizer.eos_token
-    answers = generate(loaded, loaded_tokenizer, ["What is 2 + 3?", "What is 40 + 2?"],
-                       prompt_style="answer_only", max_new_tokens=3)
-    assert len(answers) == 2 and all(a.startswith("<answer>") for a in answers)  # the prefill is shown
+    assert loaded_tokenizer.eos_token == tokenizer.eos_token and backend == "transformers"
+    answers = make_generator(backend, loaded, loaded_tokenizer).generate(
+        [[{"role": "user", "content": "What is 2 + 3?"}]] * 2, adapter=path, max_tokens=3
+    )
+    assert len(answers) == 2 and all(len(group) == 1 for group in answers)
 
 
 def test_overwrite_is_atomic_and_leaves_no_temporary_folders(lora_model, tmp_path):
@@ -77,10 +83,10 @@ def test_cli_generate(lora_model, tmp_path, capsys):
     save_adapter(model, tokenizer, tmp_path / "run", CARD)
     assert main(["generate", str(tmp_path / "run"), "What is 1 + 1?", "--max-new-tokens", "2"]) == 0
     out = capsys.readouterr().out
-    assert "Q: What is 1 + 1?" in out and "A: <answer>" in out  # style read from the run card
+    assert "Q: What is 1 + 1?" in out and "A: <think>" in out  # style read from the run card
 
 
-@pytest.mark.parametrize("command", [[], ["train"], ["demo"], ["eval"], ["generate"]])
+@pytest.mark.parametrize("command", [[], ["train"], ["sft"], ["demo"], ["eval"], ["generate"], ["plan"]])
 def test_cli_help(command, capsys):
     with pytest.raises(SystemExit) as stop:
         main([*command, "--help"])
@@ -97,4 +103,5 @@ def test_cli_bad_recipe_is_a_clear_error(tmp_path, capsys):
 def test_cli_help_recipe(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help-recipe"])
-    assert "max_completion_length" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "cold_start" in out and "trl.GRPOConfig fields" in out and "eval_max_new_tokens" in out

@@ -25,14 +25,14 @@ from pinned_sources import (
     PinUnavailable,
     call_keywords,
     code_cells,
+    gpu_pins,
     normalize,
     notebook_code,
     pinned_file,
-    read_pins,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-GPU_PINS = read_pins(ROOT / "gpu_requirements.txt")
+GPU_PINS = gpu_pins(ROOT)
 
 # Callee as the kit spells it -> ((pinned package, file in its wheel), ...), class, method or None
 # for the class's fields. Classes are looked up across the files listed, base classes followed.
@@ -56,6 +56,9 @@ PINNED_APIS = {
         "FastLanguageModel",
         "get_peft_model",
     ),
+    # Module functions Unsloth binds onto the model (unsloth/save.py, patch_saving_functions).
+    "save_pretrained_merged": ((("unsloth", "unsloth/save.py"),), None, "unsloth_generic_save_pretrained_merged"),
+    "save_pretrained_gguf": ((("unsloth", "unsloth/save.py"),), None, "unsloth_save_pretrained_gguf"),
 }
 # One case per callee and pinned variant (vllm has a T4 and a newer-GPU pin).
 CASES = [
@@ -104,16 +107,26 @@ def fetch(package: str, version: str, member: str) -> str:
         pytest.skip(str(err))
 
 
-def accepted_names(sources: list[str], cls: str, method: str | None) -> set[str]:
-    """Named parameters of `cls.method` (following base classes), or `cls`'s annotated fields."""
+def accepted_names(sources: list[str], cls: str | None, method: str | None) -> set[str]:
+    """Named parameters of `cls.method` (following base classes), `cls`'s annotated fields, or module function `method`."""
+    if cls is None:
+        function = next(
+            n for src in sources for n in ast.parse(src).body if isinstance(n, ast.FunctionDef) and n.name == method
+        )
+        args = function.args
+        return {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs} - {"self"}
     classes = {n.name: n for src in sources for n in ast.walk(ast.parse(src)) if isinstance(n, ast.ClassDef)}
     names: set[str] = set()
     node: ast.ClassDef | None = classes[cls]
     while node is not None:
         for item in node.body:
-            if method is None and isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
-                if not item.target.id.startswith("_"):  # private: not an __init__ argument
-                    names.add(item.target.id)
+            if (
+                method is None
+                and isinstance(item, ast.AnnAssign)
+                and isinstance(item.target, ast.Name)
+                and not item.target.id.startswith("_")
+            ):  # private: not an __init__ argument
+                names.add(item.target.id)
             if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == method:
                 args = item.args
                 return {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs} - {"self", "cls"}
@@ -137,8 +150,14 @@ def test_keywords_exist_in_pinned_sources(callee, versions):
         # the calls Unsloth's GRPO notebooks make, as r1kit/unsloth_backend.py repeats them
         (
             "FastLanguageModel.from_pretrained",
-            {"model_name", "max_seq_length", "load_in_4bit", "fast_inference", "max_lora_rank",
-             "gpu_memory_utilization"},
+            {
+                "model_name",
+                "max_seq_length",
+                "load_in_4bit",
+                "fast_inference",
+                "max_lora_rank",
+                "gpu_memory_utilization",
+            },
         ),
         (
             "FastLanguageModel.get_peft_model",
@@ -146,6 +165,8 @@ def test_keywords_exist_in_pinned_sources(callee, versions):
         ),
         ("SamplingParams", {"n", "temperature", "top_p", "max_tokens", "seed"}),
         ("fast_generate", {"sampling_params", "lora_request"}),
+        ("save_pretrained_merged", {"save_method"}),
+        ("save_pretrained_gguf", {"quantization_method"}),
     ],
 )
 def test_collector_sees_the_backend_calls(callee, keywords):
@@ -169,3 +190,61 @@ def test_gpu_pins_satisfy_pinned_requirements():
                     if not req.specifier.contains(pinned, prereleases=True):
                         broken.append(f"{package}=={version} requires {req}, pinned {req.name}=={pinned}")
     assert not broken, "\n".join(broken)
+
+
+# What the kit's GPU decisions rely on, as the pinned sources state it. Each row: package, file in
+# its wheel, a line that must be there, and the kit code that depends on it. When a pin moves and
+# a row fails, re-read that file and revisit the code named.
+SOURCE_FACTS = [
+    # r1kit/gpu.py Gpu.dtype: bf16 from compute capability 8; float16 below (a T4 is 7.5)
+    ("unsloth", "unsloth/models/_utils.py", "    if major_version >= 8:\n        SUPPORTS_BFLOAT16 = True"),
+    ("unsloth", "unsloth/models/llama.py", "dtype = torch.float16 if not SUPPORTS_BFLOAT16 else torch.bfloat16"),
+    # r1kit/config.py: the unsloth trainer refuses bf16 on a float16 model, so fp16/bf16 follow Gpu.dtype
+    (
+        "unsloth",
+        "unsloth/models/rl.py",
+        "Unsloth: Model is in float16 precision but you want to use bfloat16 precision",
+    ),
+    # r1kit/unsloth_backend.py UNSLOTH_ENVIRONMENT: in standby the share is replaced unless overridden
+    (
+        "unsloth-zoo",
+        "unsloth_zoo/vllm_utils.py",
+        'standby_util_override = os.getenv("UNSLOTH_VLLM_STANDBY_UTIL_OVERRIDE", "0") != "0"',
+    ),
+    ("unsloth-zoo", "unsloth_zoo/vllm_utils.py", "if unsloth_vllm_standby and not standby_util_override:"),
+    # r1kit/recipe.py check_lengths: vLLM's context is max_seq_length
+    ("unsloth-zoo", "unsloth_zoo/vllm_utils.py", "max_model_len          = max_seq_length,"),
+    # r1kit/export.py save_gguf: GGUF files land in the sibling <dir>_gguf, named in the returned dict
+    ("unsloth", "unsloth/save.py", 'return f"{save_directory}_gguf"'),
+    ("unsloth", "unsloth/save.py", '"gguf_directory": gguf_directory,'),
+    # r1kit/runs.py CHECKPOINT_FILES: trainer_state.json is written last into checkpoint-N
+    (
+        "transformers",
+        "transformers/trainer.py",
+        "self.state.save_to_json(os.path.join(output_dir, TRAINER_STATE_NAME))",
+    ),
+    # r1kit/train.py check_vllm_server: TRL polls <url>/health/ before it gives up
+    ("trl", "trl/extras/vllm_client.py", 'url = f"{self.base_url}/health/"'),
+]
+
+
+@pytest.mark.parametrize(
+    "package, member, line",
+    SOURCE_FACTS,
+    ids=[f"{p}:{m.rsplit('/', 1)[1]}:{i}" for i, (p, m, _) in enumerate(SOURCE_FACTS)],
+)
+def test_pinned_sources_still_say_what_the_kit_relies_on(package, member, line):
+    pins = {**{name: versions[0] for name, versions in GPU_PINS.items()}}
+    text = fetch(package, pins[package], member)
+    assert line in text, f"{package}=={pins[package]} {member} no longer has: {line}"
+
+
+def test_save_order_in_checkpoints():
+    # trainer_state.json comes after the adapter, optimizer and scheduler in Trainer._save_checkpoint
+    text = fetch("transformers", GPU_PINS["transformers"][0], "transformers/trainer.py")
+    body = text[text.index("def _save_checkpoint(") :]
+    order = [
+        body.index(marker)
+        for marker in ("self.save_model(output_dir", "self._save_optimizer_and_scheduler(", "self.state.save_to_json(")
+    ]
+    assert order == sorted(order)

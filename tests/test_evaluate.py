@@ -1,18 +1,15 @@
-"""Tasks, scoring and `evaluate`: fixed completions per task, a scripted backend, one real model."""
+"""Tasks, scoring and `evaluate`: fixed completions per task, a scripted generator, one real model."""
 
-import contextlib
-import doctest
 import json
 
 import pytest
 
-import r1kit.evaluate
-import r1kit.tasks
-from data_prep import build_prompt
-from r1kit.evaluate import compare, evaluate, render_prompt, save_results, score_completions
+from data_prep import build_prompt, prefill_of
+from r1kit.evaluate import compare, evaluate, save_results
+from r1kit.generation import HFGenerator, render_prompt
 from r1kit.metrics import summarize
 from r1kit.tasks import TASKS, get_task
-from rewards import MAX_SCORES, REWARDS, get_reward
+from rewards import get_reward
 
 
 class WordTokenizer:
@@ -21,8 +18,9 @@ class WordTokenizer:
     eos_token = "<eos>"
     pad_token = None
 
-    def apply_chat_template(self, messages, tools=None, tokenize=False, add_generation_prompt=False,
-                            continue_final_message=False, **kwargs):
+    def apply_chat_template(
+        self, messages, tools=None, tokenize=False, add_generation_prompt=False, continue_final_message=False, **kwargs
+    ):
         text = "".join(f"<|{m['role']}|>{m['content']}<|end|>" for m in messages)
         if continue_final_message:
             text = text.removesuffix("<|end|>")
@@ -32,23 +30,21 @@ class WordTokenizer:
         return {"input_ids": text.split()}
 
 
-def test_doctests():
-    # r1kit/ is outside the doctest paths of pytest, so its examples run here
-    for module in (r1kit.tasks, r1kit.evaluate):
-        assert doctest.testmod(module).failed == 0, module.__name__
-
-
 # ---- tasks ------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", sorted(TASKS))
-def test_task_rewards_resolve(name):
+def test_task_rewards_and_success_score_are_what_the_rewards_pay(name):
     task = get_task(name)
     for reward, weight in task.default_rewards:
-        assert callable(get_reward(reward)) and weight > 0  # every recipe default is a registered reward
-    success_name = next(key for key, fn in REWARDS.items() if fn is task.success_reward)
-    assert task.success_score == MAX_SCORES[success_name]  # "correct" is the reward's full score
-    assert task.format_reward(completions=["x"]) == [0.0]  # a bare word is never formatted
+        assert callable(get_reward(reward)) and weight >= 0  # every default is a registered reward
+    row = task.build_dataset(1, seed=4)[0]
+    columns = {key: [value] for key, value in row.items() if key != "prompt"}
+    (_, good), (_, bad) = task.examples(row)
+    paid = [get_reward(task.success_reward)([text], **columns)[0] for text in (good, bad)]
+    assert paid == [task.success_score, 0.0]  # the worked solution earns the full score, the wrong answer nothing
+    assert task.score(good, row)["success"] and not task.score(bad, row)["success"]
+    assert task.score("x", row) == {"text": "x", "success": False, "correct": False, "formatted": False, "key": None}
 
 
 def test_unknown_task_lists_names():
@@ -73,6 +69,18 @@ def test_build_dataset(name, args, columns):
     assert first[0]["prompt"] == build_prompt(task.prompt_style, **_task_fields(first[0]))
 
 
+def test_gsm8k_evaluates_on_the_test_split():
+    from r1kit.recipe import recipe_from_dict
+    from r1kit.tasks import build_datasets
+
+    train, held_out = build_datasets(
+        recipe_from_dict({"model": "m", "task": "gsm8k", "train_size": 30, "eval_size": 10})
+    )
+    test_questions = set(get_task("gsm8k").build_dataset(30, seed=0, split="test")["question"])
+    assert set(held_out["question"]) <= test_questions  # GSM8K's test split (our offline fixture of it)
+    assert not set(train["question"]) & test_questions  # training sees the train split only
+
+
 def _task_fields(row):
     if "nums" in row:
         return {"nums": row["nums"], "target": row["target"], **_operators(row)}
@@ -86,58 +94,92 @@ def _operators(row):
 # ---- scoring fixed completions ----------------------------------------------------------
 
 COUNTDOWN = {"target": 24, "nums": [2, 6, 6]}
-QUESTION = {"question": "Natalia sold 48 clips in April and half as many in May. How many in all?",
-            "answer": "72"}
+QUESTION = {"question": "Natalia sold 48 clips in April and half as many in May. How many in all?", "answer": "72"}
 
-# task, prompt style, row fields, then (generated text, success, formatted, vote key) for
-# a correct, a wrong and an unformatted completion. Generated text excludes the prefill.
+# task, prompt style, row fields, then (generated text, success, correct, formatted, vote key) for
+# a correct, a wrong and an unformatted completion; "correct" reads the answer format-free.
+# Generated text excludes the prefill.
 SCORING_CASES = [
-    ("countdown", "qwen_think", COUNTDOWN, [
-        ("6 - 2 = 4 and 4 * 6 = 24</think>\n<answer>(6 - 2) * 6</answer>", True, True, "(6-2)*6"),
-        ("close enough</think>\n<answer>6 * 6 - 2</answer>", False, True, "6*6-2"),
-        ("The answer is 24.", False, False, None),
-    ]),
-    ("countdown_boxed", "r1_boxed", COUNTDOWN, [
-        ("So the answer is \\boxed{\\left(6 - 2\\right) \\times 6}.", True, True, "(6-2)*6"),
-        ("\\boxed{6 \\times 6 - 2}", False, True, "6*6-2"),
-        ("It is (6 - 2) * 6.", False, False, None),
-    ]),
-    ("gsm8k", "gsm8k_xml", QUESTION, [
-        ("<reasoning>\n48 / 2 = 24, 48 + 24 = 72\n</reasoning>\n<answer>\n$72.00\n</answer>\n", True, True, "72"),
-        ("<reasoning>\n48 + 22 = 70\n</reasoning>\n<answer>\n70\n</answer>\n", False, True, "70"),
-        ("She sold 72 clips.", False, False, None),
-    ]),
-    ("arithmetic", "answer_only", {"question": "What is 3 + 4?", "answer": "7"}, [
-        ("7</answer>", True, True, "7"),
-        ("8</answer>", False, True, "8"),
-        ("The sum is 7", False, False, None),
-    ]),
+    (
+        "countdown",
+        "qwen_think",
+        COUNTDOWN,
+        [
+            ("6 - 2 = 4 and 4 * 6 = 24</think>\n<answer>(6 - 2) * 6</answer>", True, True, True, "(6-2)*6"),
+            ("close enough</think>\n<answer>6 * 6 - 2</answer>", False, False, True, "6*6-2"),
+            ("It is (6 - 2) * 6 = 24.", False, True, False, None),  # right, but not in tags
+        ],
+    ),
+    (
+        "countdown_boxed",
+        "r1_boxed",
+        COUNTDOWN,
+        [
+            ("So the answer is \\boxed{\\left(6 - 2\\right) \\times 6}.", True, True, True, "(6-2)*6"),
+            ("\\boxed{6 \\times 6 - 2}", False, False, True, "6*6-2"),
+            ("It is (6 - 2) * 6.", False, True, False, None),  # no box: the last equation is read
+        ],
+    ),
+    (
+        "gsm8k",
+        "gsm8k_xml",
+        QUESTION,
+        [
+            (
+                "<reasoning>\n48 / 2 = 24, 48 + 24 = 72\n</reasoning>\n<answer>\n$72.00\n</answer>\n",
+                True,
+                True,
+                True,
+                "72",
+            ),
+            ("<reasoning>\n48 + 22 = 70\n</reasoning>\n<answer>\n70\n</answer>\n", False, False, True, "70"),
+            ("She sold 72 clips.", False, True, False, None),  # the right number, no format
+        ],
+    ),
+    (
+        "arithmetic",
+        "think_answer",
+        {"question": "What is 3 + 4?", "answer": "7"},
+        [
+            ("\n3+4=7\n</think>\n<answer>7</answer>", True, True, True, "7"),
+            ("\n3+4=8\n</think>\n<answer>8</answer>", False, False, True, "8"),
+            ("\n3+4=7, so the sum is 7", False, True, False, None),  # right number, tag never closed
+        ],
+    ),
 ]
 
 
 @pytest.mark.parametrize("name, style, fields, cases", SCORING_CASES, ids=[c[0] for c in SCORING_CASES])
 def test_score_and_summarize_fixed_completions(name, style, fields, cases):
     row = {**fields, "prompt": build_prompt(style, **_task_fields(fields))}
-    scored = score_completions(get_task(name), [row] * 3, [text for text, *_ in cases])
-    for record, (text, success, formatted, key) in zip(scored, cases):
-        last = row["prompt"][-1]
-        prefill = last["content"] if last["role"] == "assistant" else ""
-        assert record["text"] == prefill + text  # the rewards saw the prefill too
-        assert (record["success"], record["formatted"], record["key"]) == (success, formatted, key), text
-    # three problems, one greedy completion each: right, wrong, unformatted
+    task = get_task(name)
+    scored = [task.score(prefill_of(row["prompt"]) + text, row) for text, *_ in cases]
+    for record, (text, success, correct, formatted, key) in zip(scored, cases):
+        assert record["text"] == prefill_of(row["prompt"]) + text  # the rewards saw the prefill too
+        assert (record["success"], record["correct"], record["formatted"], record["key"]) == (
+            success,
+            correct,
+            formatted,
+            key,
+        ), text
+    # three problems, one greedy completion each: right, wrong, unformatted but right
     metrics = summarize([{"greedy": {**r, "length": len(r["text"])}, "samples": []} for r in scored])
-    assert (metrics["success"], metrics["format_rate"]) == (pytest.approx(1 / 3), pytest.approx(2 / 3))
+    assert (metrics["success"], metrics["correct"], metrics["format_rate"]) == (
+        pytest.approx(1 / 3),
+        pytest.approx(2 / 3),
+        pytest.approx(2 / 3),
+    )
 
 
-# ---- evaluate() with a scripted backend -------------------------------------------------
+# ---- evaluate() with a scripted generator -----------------------------------------------
 
 
 def right(a):
-    return f"{a}</answer>"
+    return f"\n{a}\n</think>\n<answer>{a}</answer>"
 
 
 def wrong(a):
-    return f"{a + 1}</answer>"
+    return f"\n{a + 1}\n</think>\n<answer>{a + 1}</answer>"
 
 
 def messy(a):
@@ -154,85 +196,72 @@ SAMPLES = [
 ]
 
 
-class FakePeftModel:
-    """Just enough of a PEFT model for `evaluate`: train/eval flags and `disable_adapter()`."""
+class ScriptedGenerator:
+    """A Generator that answers from a script and records what it was asked (weights included)."""
 
-    def __init__(self):
-        self.training, self.adapter_on, self.seen = True, True, []
+    def __init__(self, rows):
+        self.tokenizer = WordTokenizer()
+        self.answers = [int(row["answer"]) for row in rows]
+        self.calls = []
 
-    def eval(self):
-        self.training = False
-
-    def train(self, mode=True):
-        self.training = mode
-
-    @contextlib.contextmanager
-    def disable_adapter(self):
-        self.adapter_on = False
-        yield
-        self.adapter_on = True
-
-
-def scripted_backend(rows, model=None):
-    answers = [int(row["answer"]) for row in rows]
-    calls = []
-
-    def generate(prompts, *, n, temperature, top_p, max_tokens, seed):
+    def generate(self, prompts, *, adapter, n=1, temperature=0.0, top_p=1.0, max_tokens=256, seed=0):
         greedy = temperature == 0.0
-        calls.append({"n": n, "greedy": greedy, "prompts": prompts, "adapter_on": getattr(model, "adapter_on", None),
-                      "training": getattr(model, "training", None)})
+        self.calls.append(
+            {
+                "n": n,
+                "greedy": greedy,
+                "adapter": adapter,
+                "prompts": [render_prompt(p, self.tokenizer) for p in prompts],
+            }
+        )
         script = [[g] for g in GREEDY] if greedy else SAMPLES
-        return [[make(a) for make in fns] for fns, a in zip(script, answers)]
-
-    return generate, calls
+        return [[make(a) for make in fns] for fns, a in zip(script, self.answers)]
 
 
 def test_evaluate_end_to_end_with_scripted_generation():
     rows = get_task("arithmetic").build_dataset(5, seed=3)
-    generate, calls = scripted_backend(rows)
-    result = evaluate(None, WordTokenizer(), rows, "arithmetic", k=3, temperature=0.7, generate_fn=generate)
+    generator = ScriptedGenerator(rows)
+    result = evaluate(generator, rows, "arithmetic", adapter="saved_adapters/x", k=3, temperature=0.7)
 
-    assert [(c["n"], c["greedy"]) for c in calls] == [(1, True), (3, False)]
-    assert all(p.endswith("<|assistant|><answer>") for p in calls[0]["prompts"])  # prefill continued
+    assert [(c["n"], c["greedy"], c["adapter"]) for c in generator.calls] == [
+        (1, True, "saved_adapters/x"),
+        (3, False, "saved_adapters/x"),
+    ]  # the weights asked for, every call
+    assert all(p.endswith("<|assistant|><think>") for p in generator.calls[0]["prompts"])  # prefill continued
     m = result["metrics"]
-    assert (m["n_problems"], m["k"], m["success"], m["format_rate"]) == (5, 3, 0.6, 0.8)
+    assert (m["n_problems"], m["k"], m["success"], m["correct"], m["format_rate"]) == (5, 3, 0.6, 0.6, 0.8)
     assert (m["pass_at_k"], m["maj_at_k"]) == (0.8, 0.4)
     assert m["sample_success"] == pytest.approx(5 / 15)
-    assert (m["mean_length"], m["length_unit"]) == (1.2, "tokens")  # "N</answer>" 1 word, "no idea" 2
+    assert (m["mean_length"], m["length_unit"]) == (2.8, "tokens")  # 3 words right or wrong, 2 for "no idea"
 
     first = result["records"][0]
-    assert first["greedy"]["text"] == f"<answer>{rows[0]['answer']}</answer>"  # prefill + generated
+    assert first["greedy"]["text"] == "<think>" + right(int(rows[0]["answer"]))  # prefill + generated
     assert first["greedy"]["key"] == rows[0]["answer"] and first["row"] == {
-        "question": rows[0]["question"], "answer": rows[0]["answer"]}
+        "question": rows[0]["question"],
+        "answer": rows[0]["answer"],
+    }
     assert [s["success"] for s in first["samples"]] == [True, True, False]
-    assert result["settings"] == {"max_new_tokens": 256, "temperature": 0.7, "seed": 0, "k": 3,
-                                  "greedy": True, "use_adapter": True}
+    assert result["settings"] == {
+        "max_new_tokens": 256,
+        "temperature": 0.7,
+        "seed": 0,
+        "k": 3,
+        "greedy": True,
+        "adapter": "saved_adapters/x",
+    }
     json.dumps(result)  # records are plain JSON
-
-
-def test_evaluate_base_column_disables_the_adapter():
-    rows = get_task("arithmetic").build_dataset(5, seed=3)
-    model = FakePeftModel()
-    generate, calls = scripted_backend(rows, model)
-    evaluate(model, WordTokenizer(), rows, "arithmetic", use_adapter=False, generate_fn=generate)
-    assert calls == [{**calls[0], "adapter_on": False, "training": False}]  # greedy only, base weights
-    assert model.adapter_on and model.training  # both restored afterwards
 
 
 @pytest.mark.parametrize(
     "kwargs, message",
     [
         ({"k": 0}, "k must be at least 1"),  # no samples asked
-        ({"generate_fn": None}, "needs a model or a generate_fn"),  # nothing to generate with
         ({"dataset": []}, "empty dataset"),  # nothing to evaluate
-        ({"model": object(), "use_adapter": False}, "needs a PEFT model"),  # no adapter to disable
     ],
 )
 def test_evaluate_rejects_bad_arguments(kwargs, message):
     rows = get_task("arithmetic").build_dataset(2, seed=0)
-    generate, _ = scripted_backend(rows)
-    call = {"model": None, "tokenizer": WordTokenizer(), "dataset": rows, "task": "arithmetic",
-            "generate_fn": generate, **kwargs}
+    call = {"generator": ScriptedGenerator(rows), "dataset": rows, "task": "arithmetic", "adapter": None, **kwargs}
     with pytest.raises(ValueError, match=message):
         evaluate(**call)
 
@@ -250,18 +279,34 @@ def test_render_prompt_follows_trl_rule():
 
 
 def _metrics(**values):
-    base = {"success": 0.1, "pass_at_k": None, "maj_at_k": None, "format_rate": 0.0, "mean_length": 12.0,
-            "length_unit": "tokens", "k": 0}
+    base = {
+        "success": 0.1,
+        "correct": 0.5,
+        "pass_at_k": None,
+        "maj_at_k": None,
+        "format_rate": 0.0,
+        "mean_length": 12.0,
+        "length_unit": "tokens",
+        "k": 0,
+    }
     return {"metrics": {**base, **values}}
 
 
-def test_compare_three_columns_and_missing_values():
-    table = compare({"base": _metrics(), "warm-start": _metrics(success=0.25, format_rate=1.0),
-                     "adapter": _metrics(success=0.62, pass_at_k=0.9, maj_at_k=0.7, k=8)})
+def test_compare_shows_strict_and_format_free_columns():
+    table = compare(
+        {
+            "base": _metrics(),
+            "cold start": _metrics(success=0.25, correct=0.6, format_rate=1.0),
+            "adapter": _metrics(success=0.62, correct=0.7, pass_at_k=0.9, maj_at_k=0.7, k=8),
+        }
+    )
     lines = table.splitlines()
-    assert lines[0] == "| model | success (greedy) | pass@8 | maj@8 | format rate | mean length (tokens) |"
-    assert lines[2] == "| base | 10.0% | – | – | 0.0% | 12.0 |"  # no sampling: dashes
-    assert lines[3].startswith("| warm-start | 25.0% |") and lines[4].startswith("| adapter | 62.0% | 90.0% | 70.0%")
+    assert lines[0] == (
+        "| model | success (strict) | correct (format-free) | pass@8 | maj@8 | format rate | mean length (tokens) |"
+    )
+    assert lines[2] == "| base | 10.0% | 50.0% | – | – | 0.0% | 12.0 |"  # no sampling: dashes
+    assert lines[3].startswith("| cold start | 25.0% | 60.0% |")
+    assert lines[4].startswith("| adapter | 62.0% | 70.0% | 90.0% | 70.0%")
 
 
 def test_save_results_is_atomic(tmp_path):
@@ -288,10 +333,9 @@ def smollm2():
 def test_evaluate_real_model_greedy(smollm2):
     model, tokenizer = smollm2
     rows = get_task("arithmetic").build_dataset(4, seed=0)
-    adapter = evaluate(model, tokenizer, rows, "arithmetic", max_new_tokens=16, batch_size=4)
-    base = evaluate(model, tokenizer, rows, "arithmetic", max_new_tokens=16, batch_size=4, use_adapter=False)
-    texts = [r["greedy"]["text"] for r in adapter["records"]]
-    assert all(t.startswith("<answer>") for t in texts)  # the prefill is part of what is scored
-    assert all(0 < r["greedy"]["length"] <= 17 for r in adapter["records"])  # 16 new tokens at most
-    assert texts == [r["greedy"]["text"] for r in base["records"]]  # a fresh LoRA changes nothing
-    assert 0.0 <= adapter["metrics"]["success"] <= adapter["metrics"]["format_rate"] <= 1.0
+    generator = HFGenerator(model, tokenizer, batch_size=4)
+    result = evaluate(generator, rows, "arithmetic", adapter=None, max_new_tokens=16)
+    texts = [r["greedy"]["text"] for r in result["records"]]
+    assert all(t.startswith("<think>") for t in texts)  # the prefill is part of what is scored
+    assert all(0 < r["greedy"]["length"] <= 17 for r in result["records"])  # 16 new tokens at most
+    assert 0.0 <= result["metrics"]["success"] <= result["metrics"]["correct"] <= 1.0

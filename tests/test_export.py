@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 from peft import LoraConfig, get_peft_model
@@ -15,8 +17,15 @@ from r1kit.export import GGUFUnavailable, folder_summary, is_unsloth_model, save
 @pytest.fixture()
 def tiny():
     torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=32, hidden_size=16, intermediate_size=32, num_hidden_layers=2,
-                         num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=64)
+    config = LlamaConfig(
+        vocab_size=32,
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=64,
+    )
     model = get_peft_model(LlamaForCausalLM(config), LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"]))
     for name, param in model.named_parameters():
         if "lora_B" in name:  # a "trained" adapter: B is no longer zero
@@ -27,7 +36,12 @@ def tiny():
 
 
 class FakeUnsloth:
-    """Records the calls Unsloth's save methods get."""
+    """Records the calls Unsloth's save methods get, and writes what unsloth 2026.8.18's save.py writes.
+
+    save_pretrained_gguf merges into the folder it is given and puts the GGUF files (and Ollama's
+    Modelfile) in the sibling `<folder>_gguf`, returning a dict that names it; tests/test_api_drift.py
+    checks that contract against the pinned unsloth/save.py.
+    """
 
     def __init__(self):
         self.calls = []
@@ -37,6 +51,17 @@ class FakeUnsloth:
 
     def save_pretrained_gguf(self, path, tokenizer, **kwargs):
         self.calls.append(("gguf", kwargs))
+        merged, gguf = Path(path), Path(f"{path}_gguf")
+        merged.mkdir(parents=True)
+        (merged / "model.safetensors").write_bytes(b"0" * 2048)  # the 16-bit merge
+        gguf.mkdir()
+        (gguf / "model.Q8_0.gguf").write_bytes(b"GGUF" + b"0" * 1024)
+        (gguf / "Modelfile").write_text("FROM ./model.Q8_0.gguf\n")
+        return {
+            "save_directory": str(merged),
+            "gguf_directory": str(gguf),
+            "gguf_files": [str(gguf / "model.Q8_0.gguf")],
+        }
 
 
 def test_save_lora_writes_a_peft_folder(tiny, tmp_path):
@@ -62,9 +87,12 @@ def test_merged_16bit_matches_the_adapter_and_keeps_it(tiny, tmp_path):
         assert torch.equal(model(ids).logits, expected)  # the model in memory still has its adapter
 
 
-@pytest.mark.parametrize("bad, error", [
-    (torch.nn.Linear(2, 2), ValueError),  # not a PEFT model: nothing to merge
-])
+@pytest.mark.parametrize(
+    "bad, error",
+    [
+        (torch.nn.Linear(2, 2), ValueError),  # not a PEFT model: nothing to merge
+    ],
+)
 def test_merged_needs_a_lora_model(bad, error, tmp_path):
     with pytest.raises(error, match="no LoRA"):
         save_merged_16bit(bad, None, tmp_path / "m")
@@ -86,8 +114,11 @@ def test_unsloth_models_go_through_unsloth(tmp_path):
     fake = FakeUnsloth()
     assert is_unsloth_model(fake)
     save_merged_16bit(fake, "tok", tmp_path / "m")
-    save_gguf(fake, "tok", tmp_path / "g", quantization_method="q8_0")
+    path = save_gguf(fake, "tok", tmp_path / "g", quantization_method="q8_0")
     assert fake.calls == [("merged", {"save_method": "merged_16bit"}), ("gguf", {"quantization_method": "q8_0"})]
+    assert path == tmp_path / "g" and sorted(p.name for p in path.iterdir()) == ["Modelfile", "model.Q8_0.gguf"]
+    assert folder_summary(path).splitlines()[0].startswith("model.Q8_0.gguf")  # the summary lists the GGUF file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g", "m"]  # no second 16-bit copy, no <dir>_gguf left
 
 
 def test_folder_summary_lists_largest_first(tmp_path):

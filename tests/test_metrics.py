@@ -1,17 +1,10 @@
 """pass@k, maj@k and `summarize` against values worked out by hand."""
 
-import doctest
 from math import comb
 
 import pytest
 
-import r1kit.metrics
 from r1kit.metrics import majority_answer, majority_vote, pass_at_k, summarize
-
-
-def test_doctests():
-    # r1kit/ is outside the doctest paths of pytest, so its examples run here
-    assert doctest.testmod(r1kit.metrics).failed == 0
 
 
 @pytest.mark.parametrize(
@@ -74,8 +67,15 @@ def test_majority_vote_length_mismatch():
         majority_vote(["1", "2"], [True])
 
 
-def _c(success, key, formatted=True, length=10):
-    return {"success": success, "formatted": formatted, "key": key, "length": length}
+def _c(success, key, formatted=True, length=10, correct=None):
+    # correct (format-free) follows success unless given
+    return {
+        "success": success,
+        "correct": success if correct is None else correct,
+        "formatted": formatted,
+        "key": key,
+        "length": length,
+    }
 
 
 # Four problems, k = 4 samples each, plus one greedy completion each.
@@ -84,8 +84,8 @@ RECORDS = [
     {"greedy": _c(True, "6"), "samples": [_c(True, "6"), _c(False, "5"), _c(True, "6"), _c(False, "5")]},
     # greedy wrong; samples: 1 right -> pass@4 = 1; majority "9" wrong
     {"greedy": _c(False, "9"), "samples": [_c(False, "9"), _c(False, "9"), _c(True, "4"), _c(False, "1")]},
-    # greedy unformatted; samples: nothing right
-    {"greedy": _c(False, None, False, 40), "samples": [_c(False, None, False)] * 4},
+    # greedy unformatted but the right number is in it; samples: nothing right
+    {"greedy": _c(False, None, False, 40, correct=True), "samples": [_c(False, None, False)] * 4},
     # greedy right; samples: 3 unanswered, 1 right -> the single answer wins the vote
     {"greedy": _c(True, "2", length=20), "samples": [_c(False, None, False)] * 3 + [_c(True, "2")]},
 ]
@@ -95,9 +95,10 @@ def test_summarize_by_hand():
     m = summarize(RECORDS, length_unit="tokens")
     assert m["n_problems"] == 4 and m["k"] == 4
     assert m["success"] == 0.5  # problems 1 and 4
+    assert m["correct"] == 0.75  # and problem 3, read format-free
     assert m["pass_at_k"] == 0.75  # problems 1, 2, 4 have a correct sample
     assert m["maj_at_k"] == 0.5  # problems 1 (tie) and 4
-    assert m["sample_success"] == pytest.approx((2 + 1 + 0 + 1) / 16)
+    assert m["sample_success"] == m["sample_correct"] == pytest.approx((2 + 1 + 0 + 1) / 16)
     assert m["format_rate"] == 0.75  # greedy completions: only problem 3 unformatted
     assert m["mean_length"] == (10 + 10 + 40 + 20) / 4
     assert (m["length_unit"], m["measured_on"]) == ("tokens", "greedy")

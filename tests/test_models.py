@@ -1,26 +1,41 @@
 """Model loading: backend selection and its errors, name resolution, the offline alias, hub errors."""
 
+import json
 import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never touch the network
 
 import pytest
 
-from r1kit import models, unsloth_backend
+from r1kit import models, smollm2
+from r1kit.smollm2 import SMOLLM2_ALIAS
 
 
 @pytest.mark.parametrize(
-    ("requested", "unsloth_runs", "expected"),
+    ("requested", "cuda", "unsloth_installed", "expected"),
     [
-        ("transformers", True, "transformers"),  # forced transformers even where unsloth could run
-        ("transformers", False, "transformers"),  # the CPU path
-        ("auto", False, "transformers"),  # no CUDA or no Unsloth: transformers
-        ("auto", True, "unsloth"),  # CUDA and Unsloth: unsloth
+        ("transformers", True, True, "transformers"),  # forced transformers even where unsloth could run
+        ("transformers", False, False, "transformers"),  # the CPU path
+        ("auto", False, False, "transformers"),  # no CUDA: transformers
+        ("auto", False, True, "transformers"),  # Unsloth installed but no CUDA: transformers
+        ("auto", True, True, "unsloth"),  # CUDA and Unsloth: unsloth
+        ("unsloth", True, True, "unsloth"),  # asked for and possible
     ],
 )
-def test_select_backend(monkeypatch, requested, unsloth_runs, expected):
-    monkeypatch.setattr(unsloth_backend, "unsloth_available", lambda: unsloth_runs)
+def test_select_backend(monkeypatch, requested, cuda, unsloth_installed, expected):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: cuda)
+    monkeypatch.setattr("importlib.util.find_spec", lambda name, *a: object() if unsloth_installed else None)
     assert models.select_backend(requested) == expected
+
+
+@pytest.mark.parametrize("requested", ["auto", "unsloth"])
+def test_cuda_without_unsloth_stops_instead_of_falling_back(monkeypatch, requested):
+    # a GPU runtime whose install failed: auto must not quietly load a 16-bit model
+    monkeypatch.setattr("torch.cuda.is_available", lambda: True)
+    monkeypatch.setattr("importlib.util.find_spec", lambda name, *a: None)
+    with pytest.raises(RuntimeError, match="Unsloth is not installed") as error:
+        models.select_backend(requested)
+    assert "gpu_requirements.txt" in str(error.value) and "backend: transformers" in str(error.value)
 
 
 def test_unsloth_without_cuda_names_the_fix(monkeypatch):
@@ -48,10 +63,12 @@ def test_cache_dir_from_environment(monkeypatch, tmp_path):
     assert models.cache_dir(tmp_path / "given") == tmp_path / "given"  # an explicit folder wins
 
 
-def test_alias_reads_the_converted_folder(tmp_path):
-    folder = tmp_path / models.SMOLLM2_ALIAS
+def test_alias_reads_the_converted_folder(monkeypatch, tmp_path):
+    folder = tmp_path / SMOLLM2_ALIAS
     folder.mkdir()
-    (folder / "config.json").write_text("{}")  # already converted: no conversion runs
+    (folder / "config.json").write_text("{}")
+    (folder / smollm2.CONVERSION_MARKER).write_text(json.dumps({"version": smollm2.CONVERSION_VERSION}))
+    monkeypatch.setattr(smollm2, "_write_smollm2", lambda folder: pytest.fail("a current folder was converted again"))
     assert models.resolve_model("SmolLM2-135M-Instruct", cache=tmp_path) == str(folder)
 
 
@@ -83,7 +100,7 @@ def test_uncached_hub_model_offline_names_the_fixes(monkeypatch, tmp_path):
     with pytest.raises(RuntimeError) as error:
         models.load_base("r1kit-tests/not-a-cached-model")
     message = str(error.value)
-    for fix in ("huggingface-cli download", "local model folder", models.SMOLLM2_ALIAS):
+    for fix in ("huggingface-cli download", "local model folder", SMOLLM2_ALIAS):
         assert fix in message
 
 

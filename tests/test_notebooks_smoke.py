@@ -2,14 +2,18 @@
 
 Each notebook runs top to bottom through nbclient, except the cell tagged "install" (the GPU stack).
 A cell injected after the one tagged "parameters" sets ``SMOKE = True`` and points OUTPUT_DIR at a
-temporary folder, so runs/, saved_adapters/ and exports never land in the repo. The training
-notebooks run first and leave their adapters there for the inference notebook (run alone, it gets
-a two-step adapter trained here). Deselect with ``pytest -m "not notebooks"`` (a few minutes).
+temporary folder, so runs/, saved_adapters/ and exports never land in the repo; in the notebooks of
+:data:`COLD_START` it also turns the cold start on (the GPU recipes leave it off), so its cell runs
+too. The training notebooks run first and leave their adapters there for the inference notebook (run
+alone, it gets a two-step adapter trained here). Deselect with ``pytest -m "not notebooks"`` (a few
+minutes).
 """
 
 from __future__ import annotations
 
-import csv
+import json
+import os
+import re
 import time
 from pathlib import Path
 
@@ -17,16 +21,30 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from r1kit.notebook import best_checkpoint, example_completions, newest_adapter, notebook_recipe, smoke_recipe
-from r1kit.tasks import get_task
+from r1kit.notebook import (
+    best_checkpoint,
+    lora_change,
+    newest_adapter,
+    notebook_recipe,
+    plot_success,
+    reward_table,
+    smoke_recipe,
+    success_rate,
+)
+from r1kit.runs import CHECKPOINT_FILES
+from r1kit.tasks import build_datasets, get_task
 from rewards import get_reward
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAINING = ["countdown_qwen_instruct", "countdown_r1_distill", "gsm8k_llama_t4"]
+# notebooks whose smoke run turns the cold start on: its cell trains, saves <run>-sft and evaluates it
+COLD_START = {"countdown_qwen_instruct", "gsm8k_llama_t4"}
 # notebook -> adapter folders it must leave behind
-ADAPTERS = {"countdown_qwen_instruct": ["countdown_qwen"],
-            "countdown_r1_distill": ["countdown_r1_distill", "countdown_r1_distill-best"],
-            "gsm8k_llama_t4": ["gsm8k_llama"]}
+ADAPTERS = {
+    "countdown_qwen_instruct": ["countdown_qwen", "countdown_qwen-sft"],
+    "countdown_r1_distill": ["countdown_r1_distill", "countdown_r1_distill-best"],
+    "gsm8k_llama_t4": ["gsm8k_llama", "gsm8k_llama-sft"],
+}
 
 
 @pytest.fixture(scope="module")
@@ -35,11 +53,12 @@ def out_dir(tmp_path_factory):
 
 
 def smoke_notebook(name: str, out: Path) -> nbformat.NotebookNode:
-    """The notebook without its install cell, with SMOKE and OUTPUT_DIR set after its parameters cell."""
+    """The notebook without its install cell, with SMOKE, OUTPUT_DIR (and COLD_START) set after its parameters cell."""
     nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
     nb.cells = [c for c in nb.cells if "install" not in c.metadata.get("tags", [])]
     at = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
-    injected = nbformat.v4.new_code_cell(f"SMOKE = True\nOUTPUT_DIR = {str(out)!r}")
+    source = f"SMOKE = True\nOUTPUT_DIR = {str(out)!r}" + ("\nCOLD_START = True" if name in COLD_START else "")
+    injected = nbformat.v4.new_code_cell(source)
     injected.metadata["tags"] = ["injected-parameters"]
     nb.cells.insert(at + 1, injected)
     return nb
@@ -76,7 +95,15 @@ def test_training_notebook_runs_in_smoke_mode(name, out_dir):
     assert (run / "rewards.png").is_file() and (run / "success.png").is_file() and (run / "eval.json").is_file()
     assert (run / "merged_16bit" / "model.safetensors").is_file()
     output = text_of(nb)
+    assert "Plan for " in output  # the plan for this machine
     assert "| base |" in output and "with the adapter" in output  # before/after and side-by-side tables
+    rows = list(json.loads((run / "eval.json").read_text()))  # the before/after table's rows, in order
+    if name in COLD_START:
+        assert rows[:2] == ["base", "after cold start"] and "differ from" in output  # LoRA check against the cold start
+        card = json.loads((out_dir / "saved_adapters" / ADAPTERS[name][0] / "run_card.json").read_text())
+        assert card["started_from"]["stage"] == "sft"  # GRPO started from the cold start's adapter
+    else:
+        assert "after cold start" not in rows and "No cold start" in output
     assert "GGUF export runs through Unsloth" in output  # the transformers backend explains itself
 
 
@@ -85,74 +112,178 @@ def test_inference_notebook_runs_in_smoke_mode(out_dir):
     if not list((out_dir / "saved_adapters").glob("*/adapter_config.json")):  # run alone: train an adapter
         from r1kit.train import train
 
-        train(notebook_recipe("cpu_demo.yaml", smoke=True, output_dir=out_dir), show_progress=False)
+        recipe = notebook_recipe("cpu_demo.yaml", smoke=True, output_dir=out_dir, overrides={"cold_start": False})
+        train(recipe, show_progress=False)
     adapter = newest_adapter(out_dir / "saved_adapters")
     nb, seconds = execute("inference_saved_adapter", out_dir)
     print(f"inference_saved_adapter: {seconds:.0f} s")
     output = text_of(nb)
     assert f"adapter: {adapter}" in output
-    assert "| with the adapter |" in output
+    assert "| with the adapter |" in output and "| base |" in output
     assert (out_dir / "runs" / adapter.name / "merged_16bit" / "model.safetensors").is_file()
 
 
 # ---- helpers (fast) -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("task", ["countdown", "countdown_boxed", "gsm8k", "arithmetic"])
-def test_example_completions_score_full_then_zero(task):
-    # the "correct" sample earns the task's success score, the "wrong" one nothing
-    spec = get_task(task)
-    row = spec.build_dataset(1, seed=3)[0]
-    columns = {key: [value] for key, value in row.items() if key != "prompt"}
-    (_, good), (_, bad) = example_completions(task, row)
-    scores = [spec.success_reward([[{"role": "assistant", "content": text}]], **columns)[0] for text in (good, bad)]
-    assert scores == [spec.success_score, 0.0]
-    assert spec.format_reward([[{"role": "assistant", "content": good}]], **columns)[0] > 0  # in the format
+
+@pytest.mark.parametrize("name", ["countdown_qwen.yaml", "countdown_r1_distill.yaml", "gsm8k_llama.yaml"])
+def test_reward_table_pays_the_correct_sample_only(name, tmp_path):
+    # the rewards cell: the worked solution earns the success score (in the format), the wrong one nothing
+    recipe = notebook_recipe(name, smoke=True, output_dir=tmp_path)
+    task = get_task(recipe.task)
+    train_ds, _ = build_datasets(recipe)
+    header, _, *rows = reward_table(recipe, train_ds.select(range(2))).splitlines()
+
+    def split(line: str) -> list[str]:  # the cells of a table row ("\\|" is a pipe inside a cell)
+        return [cell.strip() for cell in re.split(r"(?<!\\)\|", line.strip("|"))]
+
+    columns = split(header)
+    cells = [dict(zip(columns, split(row), strict=True)) for row in rows]
+    assert [c["sample"].split(": ", 1)[1] for c in cells] == ["correct, formatted", "wrong, loose format"] * 2
+    for c in cells:
+        good = c["sample"].endswith("correct, formatted")
+        assert float(c[task.success_reward]) == (task.success_score if good else 0.0), c
+        if task.format_reward:
+            assert (float(c[task.format_reward]) > 0) == good, c
 
 
-@pytest.mark.parametrize("data, expected", [
-    ({"model": "x", "task": "gsm8k", "task_args": {"source": "hub"}}, {"source": "fixture"}),  # hub -> fixture
-    ({"model": "x", "task": "countdown", "task_args": {"num_counts": [3]}}, {"num_counts": [3]}),  # kept
-    ({"model": "x", "task": "countdown"}, {}),  # none given
-])
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        ({"model": "x", "task": "gsm8k", "task_args": {"source": "hub"}}, {"source": "fixture"}),  # hub -> fixture
+        ({"model": "x", "task": "countdown", "task_args": {"num_counts": [3]}}, {"num_counts": [3]}),  # kept
+        ({"model": "x", "task": "countdown"}, {}),  # none given
+    ],
+)
 def test_smoke_recipe(data, expected):
-    smoke = smoke_recipe(data)
-    assert smoke["task_args"] == expected and smoke["backend"] == "transformers" and smoke["max_steps"] <= 2
+    smoke = smoke_recipe({**data, "grpo": {"max_steps": 450, "optim": "adamw_8bit"}, "cold_start": True})
+    assert smoke["task_args"] == expected and smoke["backend"] == "transformers" and smoke["model"] != "x"
+    assert (
+        smoke["grpo"]["max_steps"] <= 2 and "optim" not in smoke["grpo"]
+    )  # sections replaced whole (8-bit needs CUDA)
+    assert smoke["sft"]["max_steps"] <= 2 and smoke["cold_start"] is True  # the cold start stays as asked
 
 
-def test_notebook_recipe_reads_the_recipe_file_and_overrides(tmp_path):
-    recipe = notebook_recipe("gsm8k_llama.yaml", smoke=True, output_dir=tmp_path, max_steps=50)
-    assert recipe.run_name == "gsm8k_llama" and recipe.max_steps == 2  # smoke wins over the parameters
+def test_notebook_recipe_none_keeps_the_recipe(tmp_path):
+    overrides = {"model": None, "cold_start": None, "lora_rank": None, "grpo.max_steps": None, "eval_k": None}
+    recipe = notebook_recipe("gsm8k_llama.yaml", smoke=False, output_dir=tmp_path, overrides=overrides)
+    assert (recipe.model, recipe.cold_start, recipe.lora_rank, recipe.grpo["max_steps"], recipe.eval_k) == (
+        "unsloth/Meta-Llama-3.1-8B-Instruct",
+        False,
+        32,
+        250,
+        1,
+    )
+    assert recipe.grpo["optim"] == "adamw_8bit"  # a section keeps its other keys when one is overridden
     assert recipe.adapter_dir == str(tmp_path / "saved_adapters") and recipe.output_dir == str(tmp_path / "runs")
+
+
+def test_notebook_recipe_values_override(tmp_path):
+    overrides = {"cold_start": True, "lora_rank": 8, "grpo.max_steps": 7, "grpo.learning_rate": 1e-5, "eval_k": 2}
+    recipe = notebook_recipe("gsm8k_llama.yaml", smoke=False, output_dir=tmp_path, overrides=overrides)
+    assert (
+        recipe.cold_start,
+        recipe.lora_rank,
+        recipe.grpo["max_steps"],
+        recipe.grpo["learning_rate"],
+        recipe.eval_k,
+    ) == (True, 8, 7, 1e-5, 2)
+    assert recipe.grpo["num_generations"] == 6  # the rest of the section is the recipe's
+    smoke = notebook_recipe("gsm8k_llama.yaml", smoke=True, output_dir=tmp_path, overrides=overrides)
+    assert smoke.grpo["max_steps"] == 2 and smoke.cold_start is True  # smoke shrinks the run; the stages stay
+
+
+def test_notebook_recipe_refuses_unknown_fields(tmp_path):
     with pytest.raises(ValueError, match="unknown recipe field"):
-        notebook_recipe("gsm8k_llama.yaml", smoke=True, output_dir=tmp_path, max_stepz=5)
+        notebook_recipe("gsm8k_llama.yaml", smoke=True, output_dir=tmp_path, overrides={"max_stepz": 5})
 
 
-def write_metrics(run: Path, rewards: list[float]) -> None:
-    run.mkdir(parents=True)
-    with (run / "metrics.csv").open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["step", "reward", "boxed_countdown_reward"])
-        writer.writerows([step + 1, r, r] for step, r in enumerate(rewards))
-
-
-@pytest.mark.parametrize("rewards, saved, window, best", [
-    ([0.1, 0.5, 0.2, 0.1], [2, 4], 1, 2),  # raw peak at a saved step
-    ([0.1, 0.5, 0.2, 0.1], [1, 3, 4], 1, 3),  # the peak's step was not saved: best saved one
-    ([0.0, 0.9, 0.0, 0.6, 0.6], [2, 5], 2, 5),  # smoothed over 2 steps: step 5 (0.6) beats step 2 (0.45)
-])
-def test_best_checkpoint(tmp_path, rewards, saved, window, best):
-    run = tmp_path / "run"
-    write_metrics(run, rewards)
+def fake_run(run: Path, rewards: list[float], saved: list[int], incomplete: tuple[int, ...] = ()) -> None:
+    """A run folder whose checkpoints hold trainer_state.json log histories, as the trainer writes them."""
+    history = [
+        {"step": step + 1, "loss": 0.0, "rewards/boxed_countdown_reward/mean": r} for step, r in enumerate(rewards)
+    ]
     for step in saved:
-        (run / "checkpoints" / f"checkpoint-{step}").mkdir(parents=True)
+        folder = run / "checkpoints" / f"checkpoint-{step}"
+        folder.mkdir(parents=True)
+        for name in CHECKPOINT_FILES[:-1]:
+            (folder / name).write_bytes(b"")
+        state = {"global_step": step, "log_history": history[:step]}
+        if step not in incomplete:  # a kill while saving leaves trainer_state.json (written last) out
+            (folder / "trainer_state.json").write_text(json.dumps(state))
+
+
+@pytest.mark.parametrize(
+    "rewards, saved, incomplete, window, best",
+    [
+        ([0.1, 0.5, 0.2, 0.1], [2, 4], (), 1, 2),  # raw peak at a saved step
+        ([0.1, 0.5, 0.2, 0.1], [1, 3, 4], (), 1, 3),  # the peak's step was not saved: best saved one
+        ([0.0, 0.9, 0.0, 0.6, 0.6], [2, 5], (), 2, 5),  # smoothed over 2 steps: step 5 (0.6) beats step 2 (0.45)
+        ([0.1, 0.9, 0.2, 0.1], [2, 4], (2,), 1, 4),  # the peak's checkpoint is incomplete: not a candidate
+        ([0.1, 0.2, 0.3, 0.9], [2, 4], (4,), 1, 2),  # the newest is incomplete: the history comes from checkpoint-2
+    ],
+)
+def test_best_checkpoint(tmp_path, rewards, saved, incomplete, window, best):
+    run = tmp_path / "run"
+    fake_run(run, rewards, saved, incomplete)
     recipe = notebook_recipe("countdown_r1_distill.yaml", smoke=True, output_dir=tmp_path)
     folder, step, _ = best_checkpoint(run, recipe, window=window)
     assert (step, folder.name) == (best, f"checkpoint-{best}")
 
 
-def test_newest_adapter_explains_an_empty_folder(tmp_path):
+def test_best_checkpoint_without_checkpoints(tmp_path):
+    recipe = notebook_recipe("countdown_r1_distill.yaml", smoke=True, output_dir=tmp_path)
+    with pytest.raises(FileNotFoundError, match="no complete checkpoint"):
+        best_checkpoint(tmp_path / "run", recipe)
+
+
+def test_success_rate_and_plot(tmp_path):
+    # gsm8k's success reward pays 2.0: the rate is the mean over that maximum
+    recipe = notebook_recipe("gsm8k_llama.yaml", smoke=True, output_dir=tmp_path)
+    history = [
+        {"step": 1, "rewards/gsm8k_correctness_reward/mean": 0.5},
+        {"step": 2, "loss": 0.1},
+        {"step": 2, "rewards/gsm8k_correctness_reward/mean": 1.0},
+        {"step": 2, "train_runtime": 3.0},
+    ]
+    assert success_rate(history, recipe) == {1: 0.25, 2: 0.5}
+    png = plot_success(history, recipe, tmp_path / "success.png", reference={2: 0.4}, reference_label="source")
+    assert png.stat().st_size > 0
+
+
+def write_adapter(folder: Path, b: float) -> Path:
+    import torch
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True)
+    (folder / "adapter_config.json").write_text("{}")
+    save_file(
+        {
+            "x.lora_A.weight": torch.ones(2, 2),
+            "x.lora_B.weight": torch.zeros(2, 2),
+            "y.lora_B.weight": torch.full((2, 2), b),
+        },
+        str(folder / "adapter_model.safetensors"),
+    )
+    return folder
+
+
+def test_lora_change(tmp_path):
+    fresh, trained = write_adapter(tmp_path / "fresh", 0.0), write_adapter(tmp_path / "trained", 0.5)
+    assert lora_change(fresh).startswith("0 of 2") and "GRPO learns only" in lora_change(fresh)
+    assert lora_change(trained).startswith("1 of 2 LoRA B matrices are non-zero")
+    assert lora_change(trained, start=trained).startswith("0 of 2")  # nothing moved since the start
+    assert lora_change(trained, start=fresh).startswith("1 of 2 LoRA B matrices differ from fresh's")
+
+
+def test_newest_adapter(tmp_path):
     with pytest.raises(FileNotFoundError, match="no saved adapter"):
         newest_adapter(tmp_path)
+    old, new = write_adapter(tmp_path / "old", 0.1), write_adapter(tmp_path / "new", 0.1)
+    os.utime(new / "adapter_model.safetensors", (1_000, 1_000))  # "new" was written first after all
+    assert newest_adapter(tmp_path) == old
+    (tmp_path / "not_an_adapter").mkdir()  # folders without adapter_config.json are not candidates
+    assert newest_adapter(tmp_path) == old
 
 
 def test_reward_functions_named_in_recipes_exist():

@@ -23,15 +23,15 @@ def test_defaults_and_name_from_file(tmp_path):
     path.write_text(yaml.safe_dump(MINIMAL))
     recipe = load_recipe(path)
     assert recipe.run_name == "my_run"  # run_name defaults to the file name
-    assert recipe.reward_weights() == {"gsm8k_correctness": 1.0, "int": 1.0}  # the task's default rewards
+    assert recipe.reward_weights() == {"gsm8k_correctness": 1.0, "int": 1.0, "free_number": 0.0}  # the task's defaults
 
 
 @pytest.mark.parametrize(
     ("overrides", "field", "expected"),
     [
-        (["max_steps=7"], "max_steps", 7),  # int
-        (["learning_rate=1e-4"], "learning_rate", 1e-4),  # YAML float
-        (["learning_rate=1"], "learning_rate", 1.0),  # an int where a float is expected
+        (["grpo.max_steps=7"], "grpo", {"max_steps": 7}),  # a GRPOConfig field, by TRL's name
+        (["grpo.learning_rate=1e-4"], "grpo", {"learning_rate": 1e-4}),  # YAML float
+        (["eval_temperature=1"], "eval_temperature", 1.0),  # an int where a float is expected
         (["backend=transformers"], "backend", "transformers"),  # string
         (["rewards={int: 0.5}"], "rewards", {"int": 0.5}),  # a whole mapping
         (["task_args.digits=3"], "task_args", {"digits": 3}),  # one key inside a mapping
@@ -49,18 +49,29 @@ def test_overrides(overrides, field, expected):
     [
         ({**MINIMAL, "rewards": {"corectness": 1.0}}, "unknown reward 'corectness'"),  # typo in a reward name
         ({"task": "arithmetic"}, "missing required recipe field(s): model"),  # no model
-        ({**MINIMAL, "max_steps": "ten"}, "max_steps must be int"),  # wrong type
-        ({**MINIMAL, "max_steps": True}, "max_steps must be int"),  # a bool is not an int
-        ({**MINIMAL, "learning_rate": "fast"}, "learning_rate must be float"),  # wrong type
+        ({**MINIMAL, "eval_size": "ten"}, "eval_size must be int"),  # wrong type
+        ({**MINIMAL, "eval_size": True}, "eval_size must be int"),  # a bool is not an int
+        ({**MINIMAL, "eval_temperature": "hot"}, "eval_temperature must be float"),  # wrong type
         ({**MINIMAL, "target_modules": "q_proj"}, "target_modules must be a list"),  # scalar for a list
         ({**MINIMAL, "rewards": ["int"]}, "rewards must be a mapping"),  # list where weights are needed
         ({**MINIMAL, "rewards": {"int": "high"}}, "rewards.int must be float"),  # weight not a number
-        ({**MINIMAL, "max_step": 5}, "did you mean 'max_steps'"),  # unknown field with a suggestion
+        ({**MINIMAL, "eval_sise": 5}, "did you mean 'eval_size'"),  # unknown field with a suggestion
+        ({**MINIMAL, "max_steps": 5}, "unknown recipe field(s): 'max_steps'"),  # TRL's fields go in grpo:
         ({**MINIMAL, "task": "sudoku"}, "unknown task 'sudoku'"),  # unknown task
         ({**MINIMAL, "prompt_style": "chatty"}, "unknown prompt style 'chatty'"),  # unknown style
         ({**MINIMAL, "backend": "vllm"}, "backend must be one of"),  # unknown backend
-        ({**MINIMAL, "num_generations": 1}, "num_generations must be at least 2"),  # no group to compare
-        ({**MINIMAL, "max_steps": 0}, "max_steps must be at least 1"),  # nothing to train
+        ({**MINIMAL, "grpo": {"max_steps": 0}}, "grpo.max_steps must be a positive integer"),  # nothing to train
+        ({**MINIMAL, "grpo": {"output_dir": "x"}}, "grpo.output_dir is set by the kit"),  # the run folder is ours
+        ({**MINIMAL, "grpo": {"reward_weights": [1]}}, "use the recipe's rewards"),  # weights live beside names
+        (
+            {**MINIMAL, "grpo": {"max_prompt_length": 512, "max_completion_length": 768}},
+            "grpo.max_prompt_length + grpo.max_completion_length = 512 + 768 = 1280 tokens, more than "
+            "max_seq_length (1024)",
+        ),  # vLLM would cut completions short without a word
+        (
+            {**MINIMAL, "grpo": {"max_prompt_length": 256, "max_completion_length": 256}, "eval_max_new_tokens": 1000},
+            "evaluation needs grpo.max_prompt_length + eval_max_new_tokens = 256 + 1000",
+        ),  # evaluation too
         (["model", "task"], "must be a mapping"),  # not a mapping at all
     ],
 )
@@ -104,3 +115,20 @@ def test_round_trip_through_dict():
     recipe = recipe_from_dict({**MINIMAL, "task_args": {"digits": 2}})
     assert recipe_from_dict(recipe.to_dict()) == recipe
     assert isinstance(recipe, Recipe)
+
+
+def test_lengths_are_not_checked_against_the_vllm_context_on_transformers():
+    recipe = recipe_from_dict({**MINIMAL, "backend": "transformers", "grpo": {"max_completion_length": 2048}})
+    assert recipe.eval_tokens == 2048  # evaluation generates as long as training, unless set
+
+
+def test_trl_fields_are_checked_against_the_installed_trl():
+    from r1kit.config import check_trl_fields
+
+    check_trl_fields(recipe_from_dict({**MINIMAL, "grpo": {"beta": 0.04, "use_vllm": True}, "sft": {"packing": True}}))
+    with pytest.raises(
+        RecipeError, match="'num_generation' \\(did you mean 'num_generations'\\?\\) not a field of trl.GRPOConfig"
+    ):
+        check_trl_fields(recipe_from_dict({**MINIMAL, "grpo": {"num_generation": 4}}))
+    with pytest.raises(RecipeError, match="sft: 'lerning_rate'"):
+        check_trl_fields(recipe_from_dict({**MINIMAL, "sft": {"lerning_rate": 1e-4}}))

@@ -1,18 +1,23 @@
-"""GRPO training on the real CPU model with tiny settings: files, saved adapter, resume, Ctrl-C."""
+"""Training stages on the real CPU model with tiny settings: files, saved adapters, resume, Ctrl-C, cold start."""
 
 import csv
 import json
 import os
+import shutil
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never touch the network
 
 import pytest
 from transformers import TrainerCallback
 
-from r1kit.adapters import generate, load_adapter, read_run_card
+from r1kit.adapters import adapter_config, load_adapter, read_run_card
 from r1kit.callbacks import StopAfterStep
+from r1kit.generation import make_generator
 from r1kit.recipe import RecipeError, recipe_from_dict
-from r1kit.train import build_datasets, grpo_config, train
+from r1kit.runs import resume_checkpoint
+from r1kit.sft import sft
+from r1kit.tasks import build_datasets
+from r1kit.train import check_vllm_server, train
 
 TINY = {
     "model": "smollm2-135m-instruct",
@@ -22,19 +27,32 @@ TINY = {
     "train_size": 20,
     "eval_size": 4,
     "lora_rank": 2,
-    "max_steps": 2,
-    "num_generations": 2,
-    "max_completion_length": 4,
-    "max_prompt_length": 64,
-    "learning_rate": 1e-3,
-    "save_steps": 1,
+    "grpo": {
+        "max_steps": 2,
+        "num_generations": 2,
+        "per_device_train_batch_size": 2,
+        "max_completion_length": 4,
+        "max_prompt_length": 64,
+        "learning_rate": 1e-3,
+        "save_steps": 1,
+        "gradient_checkpointing": False,
+    },
+    "sft_size": 4,
+    "sft": {"max_steps": 2, "per_device_train_batch_size": 2, "save_steps": 1, "learning_rate": 1e-3},
     "run_name": "tiny",
 }
 
 
-def tiny_recipe(tmp_path, **changes):
-    return recipe_from_dict({**TINY, "output_dir": str(tmp_path / "runs"),
-                             "adapter_dir": str(tmp_path / "adapters"), **changes})
+def tiny_recipe(tmp_path, grpo=None, **changes):
+    return recipe_from_dict(
+        {
+            **TINY,
+            "output_dir": str(tmp_path / "runs"),
+            "adapter_dir": str(tmp_path / "adapters"),
+            "grpo": {**TINY["grpo"], **(grpo or {})},
+            **changes,
+        }
+    )
 
 
 def csv_steps(run_dir):
@@ -45,24 +63,35 @@ def csv_steps(run_dir):
 def test_two_steps_save_an_adapter_that_loads_and_generates(tmp_path):
     result = train(tiny_recipe(tmp_path), show_progress=False)
     assert result.steps == 2 and not result.interrupted
-    # the adapter folder: standard PEFT files, tokenizer, run card
+    # the adapter folder: standard PEFT files, tokenizer, run card; no trainer pickle
     for name in ("adapter_config.json", "adapter_model.safetensors", "tokenizer.json", "run_card.json"):
         assert (result.adapter_path / name).is_file(), name
+    assert not (result.adapter_path / "training_args.bin").exists()
+    assert adapter_config(result.adapter_path)["base_model_name_or_path"] == "smollm2-135m-instruct"  # not a cache path
     card = read_run_card(result.adapter_path)
-    assert card["steps"] == 2 and card["base_model"] == "smollm2-135m-instruct"
-    assert card["recipe"]["max_steps"] == 2 and "reward" in card["metrics"]
-    # the run folder: per-step metrics, every completion, the plot, checkpoints
+    assert (card["stage"], card["steps"], card["base_model"], card["started_from"]) == (
+        "grpo",
+        2,
+        "smollm2-135m-instruct",
+        None,
+    )
+    assert card["recipe"]["grpo"]["max_steps"] == 2 and "reward" in card["metrics"]
+    # the run folder: per-step metrics from the log history, every completion, the plot, TensorBoard, checkpoints
     assert csv_steps(result.run_dir) == [1, 2]
     samples = [json.loads(line) for line in (result.run_dir / "samples.jsonl").read_text().splitlines()]
-    assert len(samples) == 2 * 2  # steps x completions per step
-    assert set(samples[0]["rewards"]) == {"gsm8k_correctness_reward", "int_reward"}
+    assert [s["step"] for s in samples] == [1, 1, 2, 2]  # steps x completions per step
+    assert set(samples[0]["rewards"]) == {"gsm8k_correctness_reward", "int_reward", "free_number_reward"}
+    assert samples[0]["completion"].startswith("<think>")  # as the rewards saw it, prefill included
     assert (result.run_dir / "success_samples.jsonl").is_file()
     assert (result.run_dir / "rewards.png").stat().st_size > 1000
-    assert (result.run_dir / "checkpoints" / "checkpoint-2").is_dir()
-    # the saved adapter loads on its own and generates, prefill included
-    model, tokenizer = load_adapter(result.adapter_path)
-    answers = generate(model, tokenizer, ["What is 12 + 30?"], prompt_style="answer_only", max_new_tokens=4)
-    assert len(answers) == 1 and answers[0].startswith("<answer>")
+    assert list((result.run_dir / "tensorboard").glob("events.out.tfevents.*"))
+    assert resume_checkpoint(result.run_dir / "checkpoints").name == "checkpoint-2"
+    # the saved adapter loads on its own and generates
+    model, tokenizer, backend = load_adapter(result.adapter_path)
+    ((answer,),) = make_generator(backend, model, tokenizer).generate(
+        [[{"role": "user", "content": "What is 12 + 30?"}]], adapter=result.adapter_path, max_tokens=4
+    )
+    assert isinstance(answer, str) and answer
 
 
 def test_rerun_resumes_from_the_last_checkpoint(tmp_path, capsys):
@@ -70,10 +99,26 @@ def test_rerun_resumes_from_the_last_checkpoint(tmp_path, capsys):
     first = train(recipe, callbacks=[StopAfterStep(1)], show_progress=False)  # an interrupted run
     assert first.steps == 1 and read_run_card(first.adapter_path)["steps"] == 1
     second = train(recipe, show_progress=False)  # the same recipe again
-    assert "from step 1" in capsys.readouterr().out.replace("(step 1)", "from step 1")
+    assert "(step 1)" in capsys.readouterr().out
     assert second.steps == 2
     assert read_run_card(second.adapter_path)["resumed_from_step"] == 1
     assert csv_steps(second.run_dir) == [1, 2]  # no step logged twice
+    steps = [json.loads(line)["step"] for line in (second.run_dir / "samples.jsonl").read_text().splitlines()]
+    assert steps == [1, 1, 2, 2]
+
+
+def test_a_half_written_checkpoint_is_skipped_and_named(tmp_path, capsys):
+    recipe = tiny_recipe(tmp_path, grpo={"max_steps": 3})
+    train(recipe, callbacks=[StopAfterStep(1)], show_progress=False)
+    checkpoints = tmp_path / "runs" / "tiny" / "checkpoints"
+    broken = checkpoints / "checkpoint-2"  # what a kill while saving leaves: the adapter weights only
+    broken.mkdir()
+    shutil.copy(checkpoints / "checkpoint-1" / "adapter_model.safetensors", broken)
+    result = train(recipe, show_progress=False)
+    out = capsys.readouterr().out
+    assert "Skipping checkpoint-2: incomplete (optimizer.pt, scheduler.pt, trainer_state.json missing" in out
+    assert "(step 1)" in out and result.steps == 3
+    assert read_run_card(result.adapter_path)["resumed_from_step"] == 1
 
 
 class CtrlC(TrainerCallback):
@@ -84,10 +129,23 @@ class CtrlC(TrainerCallback):
 
 
 def test_ctrl_c_saves_the_adapter(tmp_path):
-    result = train(tiny_recipe(tmp_path, max_steps=5), callbacks=[CtrlC()], show_progress=False)
+    result = train(tiny_recipe(tmp_path, grpo={"max_steps": 5}), callbacks=[CtrlC()], show_progress=False)
     assert result.interrupted and result.steps == 1
     card = read_run_card(result.adapter_path)
     assert card["interrupted"] is True and card["steps"] == 1
+
+
+def test_cold_start_then_grpo_chains_the_adapters(tmp_path):
+    recipe = tiny_recipe(tmp_path, cold_start=True)
+    with pytest.raises(RecipeError, match="run `python -m r1kit sft RECIPE` first"):
+        train(recipe, show_progress=False)  # GRPO after a cold start needs the cold start's adapter
+    cold = sft(recipe, show_progress=False)
+    assert cold.adapter_path.name == "tiny-sft" and cold.steps == 2
+    assert read_run_card(cold.adapter_path)["stage"] == "sft"
+    assert csv_steps(cold.run_dir) == [1, 2]
+    grpo = train(recipe, show_progress=False)
+    card = read_run_card(grpo.adapter_path)
+    assert card["started_from"] == {"stage": "sft", "adapter": str(cold.adapter_path), "steps": 2}
 
 
 def test_held_out_problems_never_train(tmp_path):
@@ -105,16 +163,24 @@ def test_held_out_problems_never_train(tmp_path):
 )
 def test_too_few_distinct_problems(tmp_path, eval_size, message):
     with pytest.raises(RecipeError, match=message):
-        build_datasets(tiny_recipe(tmp_path, task_args={"digits": 1}, eval_size=eval_size, train_size=50))
+        build_datasets(
+            tiny_recipe(tmp_path, task_args={"digits": 1, "operators": "+"}, eval_size=eval_size, train_size=50)
+        )
 
 
-def test_grpo_config_from_recipe(tmp_path):
-    recipe = tiny_recipe(tmp_path, prompts_per_step=3, grpo_args={"optim": "adamw_torch", "top_p": 0.9})
-    args = grpo_config(recipe, tmp_path)
-    assert args.per_device_train_batch_size == 3 * 2  # prompts x generations
-    assert (args.top_p, args.optim, args.logging_steps, args.gradient_checkpointing) == (0.9, "adamw_torch", 1, False)
+def test_vllm_server_mode_without_a_server_fails_fast(tmp_path):
+    import socket
+    import time
 
-
-def test_unknown_grpo_args(tmp_path):
-    with pytest.raises(RecipeError, match="not trl.GRPOConfig fields"):
-        grpo_config(tiny_recipe(tmp_path, grpo_args={"num_epochz": 2}), tmp_path)
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    recipe = tiny_recipe(
+        tmp_path,
+        grpo={"use_vllm": True, "vllm_mode": "server", "vllm_server_host": "127.0.0.1", "vllm_server_port": port},
+    )
+    start = time.perf_counter()
+    with pytest.raises(RecipeError, match=f"none answers at http://127.0.0.1:{port}/health/") as error:
+        check_vllm_server(recipe)
+    assert time.perf_counter() - start < 30 and "trl vllm-serve" in str(error.value)
+    check_vllm_server(tiny_recipe(tmp_path, grpo={"use_vllm": True, "vllm_mode": "colocate"}))  # no server needed

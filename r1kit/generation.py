@@ -1,0 +1,235 @@
+"""Generation in one place: which weights answer is an argument, never a guess.
+
+A :class:`Generator` turns prompts (chats or plain strings) into completions, with the base
+model (``adapter=None``) or a saved LoRA adapter (``adapter="saved_adapters/run"``). Two
+implementations share the interface: :class:`HFGenerator` (transformers ``generate`` with
+PEFT; CPU or GPU) and :class:`VLLMGenerator` (the vLLM engine Unsloth co-locates with the
+model, ``fast_generate`` with a LoRA request). :func:`make_generator` picks one by the backend
+name, which the caller knows from :func:`r1kit.models.select_backend`. Evaluation, the CLI,
+the demo and the notebooks all generate through it.
+
+Prompts are rendered as TRL's GRPOTrainer renders them (``maybe_apply_chat_template``: a
+generation prompt after a user turn, the prefilled assistant turn continued), and the texts
+returned are what the model generated, without the prompt or any prefill.
+
+    gen = make_generator("transformers", model, tokenizer)
+    gen.generate([[{"role": "user", "content": "What is 2 + 3?"}]], adapter=None, max_tokens=16)
+    # [['2 + 3 = 5.']]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+Prompt = str | list[dict[str, str]]
+
+
+def render_prompt(prompt: Prompt, tokenizer: Any) -> str:
+    """The prompt text the model continues, by TRL's own ``maybe_apply_chat_template``."""
+    from trl.data_utils import maybe_apply_chat_template  # lazy: unsloth must be imported before trl
+
+    return maybe_apply_chat_template({"prompt": prompt}, tokenizer)["prompt"]
+
+
+def adapter_folder(adapter: str | os.PathLike[str]) -> str:
+    """``adapter`` as a string path, after checking it is a saved LoRA adapter folder."""
+    if not (Path(adapter) / "adapter_config.json").is_file():
+        raise FileNotFoundError(f"{adapter} is not a saved LoRA adapter (no adapter_config.json)")
+    return str(adapter)
+
+
+class Generator(Protocol):
+    """Completions for prompts, with the base model (``adapter=None``) or a saved adapter folder."""
+
+    tokenizer: Any
+
+    def generate(
+        self,
+        prompts: Sequence[Prompt],
+        *,
+        adapter: str | os.PathLike[str] | None,
+        n: int = 1,
+        temperature: float = 0.0,
+        top_p: float = 1.0,
+        max_tokens: int = 256,
+        seed: int = 0,
+    ) -> list[list[str]]:
+        """``n`` completions per prompt (greedy when ``temperature`` is 0), generated text only."""
+        ...
+
+
+def _token_ids(value: int | list[int] | None) -> list[int]:
+    return [] if value is None else [value] if isinstance(value, int) else list(value)
+
+
+class HFGenerator:
+    """transformers ``generate``, batched and left-padded; adapters through PEFT.
+
+    ``adapter=None`` runs inside ``disable_adapter()`` (a plain model runs as it is). A folder
+    is loaded into the model for the call under a name of its own, made active, and removed
+    afterwards, so evaluating a saved adapter evaluates exactly what was saved and the model's
+    own adapter (the one being trained) is left as it was.
+    """
+
+    EVAL_ADAPTER = "r1kit-eval"
+
+    def __init__(self, model: Any, tokenizer: Any, *, batch_size: int = 32) -> None:
+        self.model, self.tokenizer, self.batch_size = model, tokenizer, batch_size
+
+    @contextlib.contextmanager
+    def _weights(self, adapter: str | os.PathLike[str] | None) -> Iterator[Any]:
+        """The model to generate with, its weights set to the base model or to ``adapter``."""
+        model = self.model
+        peft = hasattr(model, "disable_adapter")  # a PeftModel (a plain transformers model has none)
+        if adapter is None:
+            with model.disable_adapter() if peft else contextlib.nullcontext():
+                yield model
+            return
+        folder = adapter_folder(adapter)
+        if not peft:
+            from peft import PeftModel
+
+            wrapped = PeftModel.from_pretrained(model, folder)
+            try:
+                yield wrapped
+            finally:
+                wrapped.unload()  # takes the LoRA layers out of the base model again
+            return
+        previous = model.active_adapter
+        model.load_adapter(folder, adapter_name=self.EVAL_ADAPTER, is_trainable=False)
+        try:
+            model.set_adapter(self.EVAL_ADAPTER)
+            yield model
+        finally:
+            model.set_adapter(previous)
+            model.delete_adapter(self.EVAL_ADAPTER)
+
+    def generate(
+        self,
+        prompts: Sequence[Prompt],
+        *,
+        adapter: str | os.PathLike[str] | None,
+        n: int = 1,
+        temperature: float = 0.0,
+        top_p: float = 1.0,
+        max_tokens: int = 256,
+        seed: int = 0,
+    ) -> list[list[str]]:
+        import torch
+        from transformers import GenerationConfig
+
+        if n < 1 or max_tokens < 1:
+            raise ValueError(f"n and max_tokens must be at least 1, got {n} and {max_tokens}")
+        tokenizer = self.tokenizer
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token  # the same fallback GRPOTrainer applies
+        texts = [render_prompt(p, tokenizer) for p in prompts]
+        greedy = temperature == 0.0
+        with self._weights(adapter) as model:
+            # stop at the tokenizer's end token (as GRPOTrainer does) and at the checkpoint's own
+            eos = _token_ids(tokenizer.eos_token_id) + _token_ids(
+                getattr(model.generation_config, "eos_token_id", None)
+            )
+            sampling = {} if greedy else {"temperature": temperature, "top_p": top_p, "top_k": None}
+            config = GenerationConfig(
+                max_new_tokens=max_tokens,
+                do_sample=not greedy,
+                num_return_sequences=n,
+                pad_token_id=tokenizer.pad_token_id,
+                bos_token_id=tokenizer.bos_token_id,
+                eos_token_id=list(dict.fromkeys(eos)),
+                **sampling,
+            )
+            stop = {*eos, tokenizer.pad_token_id}
+            device = next(model.parameters()).device
+            per_call = max(1, self.batch_size // n)
+            out: list[str] = []
+            was_training = model.training
+            model.eval()
+            try:
+                with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), torch.inference_mode():
+                    torch.manual_seed(seed)
+                    for start in range(0, len(texts), per_call):
+                        batch = tokenizer(
+                            texts[start : start + per_call],
+                            return_tensors="pt",
+                            padding=True,
+                            padding_side="left",
+                            add_special_tokens=False,
+                        ).to(device)
+                        # use_model_defaults=False: exactly these settings, not the checkpoint's sampling defaults
+                        output = model.generate(**batch, generation_config=config, use_model_defaults=False)
+                        for row in output[:, batch["input_ids"].shape[1] :].tolist():
+                            end = next((j for j, token in enumerate(row) if token in stop), len(row))
+                            out.append(tokenizer.decode(row[:end], skip_special_tokens=True))
+            finally:
+                model.train(was_training)
+        return [out[i : i + n] for i in range(0, len(out), n)]
+
+
+class VLLMGenerator:
+    """The vLLM engine Unsloth co-locates with the model (``fast_inference=True``).
+
+    ``adapter=None`` sends no LoRA request, so vLLM answers with the base weights it holds; a
+    folder is served through ``model.load_lora(folder)`` (unsloth_zoo's ``load_lora``), which
+    is how Unsloth's notebooks generate with a saved adapter.
+    """
+
+    def __init__(self, model: Any, tokenizer: Any) -> None:
+        if not hasattr(model, "fast_generate") or not hasattr(model, "load_lora"):
+            raise ValueError("the model has no vLLM engine: load it on the unsloth backend (fast_inference=True)")
+        self.model, self.tokenizer = model, tokenizer
+        self._requests: dict[tuple[str, int], Any] = {}
+
+    def generate(
+        self,
+        prompts: Sequence[Prompt],
+        *,
+        adapter: str | os.PathLike[str] | None,
+        n: int = 1,
+        temperature: float = 0.0,
+        top_p: float = 1.0,
+        max_tokens: int = 256,
+        seed: int = 0,
+    ) -> list[list[str]]:
+        if n < 1 or max_tokens < 1:
+            raise ValueError(f"n and max_tokens must be at least 1, got {n} and {max_tokens}")
+        if not prompts:
+            return []
+        lora_request = None
+        if adapter is not None:
+            folder = adapter_folder(adapter)
+            # a folder saved again (a new run, a "-best" copy) needs a new request: each load_lora
+            # gets a new id, and vLLM keeps serving what it loaded under an id it knows
+            key = (folder, (Path(folder) / "adapter_model.safetensors").stat().st_mtime_ns)
+            if key not in self._requests:
+                self._requests[key] = self.model.load_lora(folder)
+            lora_request = self._requests[key]
+        from vllm import SamplingParams
+
+        sampling_params = SamplingParams(n=n, temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed)
+        texts = [render_prompt(p, self.tokenizer) for p in prompts]
+        outputs = self.model.fast_generate(texts, sampling_params=sampling_params, lora_request=lora_request)
+        return [[sample.text for sample in output.outputs] for output in outputs]
+
+
+def make_generator(backend: str, model: Any, tokenizer: Any, *, batch_size: int = 32) -> Generator:
+    """The generator of a resolved backend: ``unsloth`` (vLLM) or ``transformers`` (HF generate).
+
+    >>> make_generator("auto", None, None)
+    Traceback (most recent call last):
+    ...
+    ValueError: backend must be 'unsloth' or 'transformers' (resolve 'auto' with r1kit.models.select_backend), got 'auto'
+    """
+    if backend == "unsloth":
+        return VLLMGenerator(model, tokenizer)
+    if backend == "transformers":
+        return HFGenerator(model, tokenizer, batch_size=batch_size)
+    raise ValueError(
+        f"backend must be 'unsloth' or 'transformers' (resolve 'auto' with "
+        f"r1kit.models.select_backend), got {backend!r}"
+    )
