@@ -180,7 +180,8 @@ class VLLMGenerator:
     """
 
     def __init__(self, model: Any, tokenizer: Any) -> None:
-        if not hasattr(model, "fast_generate") or not hasattr(model, "load_lora"):
+        # Unsloth gives every model a fast_generate; without a vllm_engine it is plain HF generate
+        if not hasattr(model, "vllm_engine") or not hasattr(model, "load_lora"):
             raise ValueError("the model has no vLLM engine: load it on the unsloth backend (fast_inference=True)")
         self.model, self.tokenizer = model, tokenizer
         self._requests: dict[tuple[str, int], Any] = {}

@@ -214,6 +214,8 @@ def _check_values(recipe: Recipe) -> None:
             raise RecipeError(f"{name} must be at least 1, got {getattr(recipe, name)}")
     if recipe.eval_max_new_tokens is not None and recipe.eval_max_new_tokens < 1:
         raise RecipeError(f"eval_max_new_tokens must be at least 1 (or empty), got {recipe.eval_max_new_tokens}")
+    if not 0.0 < recipe.gpu_memory_utilization <= 1.0:  # what load_unsloth_model accepts
+        raise RecipeError(f"gpu_memory_utilization must be in (0, 1], got {recipe.gpu_memory_utilization}")
     for section in ("grpo", "sft"):
         for key in getattr(recipe, section):
             if key in KIT_OWNED:
@@ -235,6 +237,12 @@ def check_lengths(recipe: Recipe) -> None:
     if recipe.backend == "transformers":
         return
     prompt, completion = recipe.grpo_value("max_prompt_length"), recipe.grpo_value("max_completion_length")
+    for name, value in (("grpo.max_prompt_length", prompt), ("grpo.max_completion_length", completion)):
+        if value is None:  # TRL reads None as "no limit"; vLLM's context still has one
+            raise RecipeError(
+                f"{name} is empty (no limit), but prompt plus completion must fit max_seq_length "
+                f"({recipe.max_seq_length}): set {name} to a number of tokens"
+            )
     for what, tokens, name in (
         ("training", completion, "grpo.max_completion_length"),
         (

@@ -26,6 +26,10 @@ STAGES = ("sft", "grpo")
 # What transformers 4.56 writes into a checkpoint, in this order, trainer_state.json last
 # (trainer.py, Trainer._save_checkpoint): a folder holding all of them was written to the end.
 CHECKPOINT_FILES = ("adapter_model.safetensors", "optimizer.pt", "scheduler.pt", "trainer_state.json")
+# Under DeepSpeed (recipes/accelerate/zero2.yaml, zero3.yaml) there is no optimizer.pt or scheduler.pt:
+# the engine's save_checkpoint writes them into global_step<N>/ and then "latest", naming that folder
+# (Trainer._save_optimizer_and_scheduler); trainer_state.json still comes last.
+DEEPSPEED_CHECKPOINT_FILES = ("adapter_model.safetensors", "latest", "trainer_state.json")
 
 
 @dataclass(frozen=True)
@@ -73,11 +77,46 @@ class Stage:
         return {"stage": previous.name, "adapter": str(previous.adapter_path), "steps": card.get("steps")}
 
 
+def begin_stage(recipe: Recipe, name: str) -> Stage:
+    """Stage ``name`` of ``recipe`` on this machine, ready to train.
+
+    Unsloth is imported first where it runs (it must come before TRL), the ``grpo:``/``sft:``
+    fields are checked against the installed TRL, the run folder exists and the seed is set.
+    """
+    stage = Stage.of(recipe, name)
+    if stage.backend == "unsloth":
+        from r1kit.unsloth_backend import import_unsloth_first
+
+        import_unsloth_first()
+    from transformers import set_seed
+
+    from r1kit.config import check_trl_fields
+
+    check_trl_fields(recipe)
+    stage.run_dir.mkdir(parents=True, exist_ok=True)
+    set_seed(recipe.seed)
+    return stage
+
+
+def stage_callbacks(stage: Stage, *, title: str, show_progress: bool, extra: list[Any] | None) -> list[Any]:
+    """The kit's callbacks of a stage: its run files, a progress bar (unless asked not to), the caller's."""
+    from r1kit.callbacks import Progress, RunFiles
+
+    bar = [Progress(stage.name.upper() if stage.name == "grpo" else "cold start")] if show_progress else []
+    return [RunFiles(stage.run_dir, title), *bar, *(extra or [])]
+
+
 def checkpoint_problem(folder: Path) -> str | None:
     """Why ``folder`` cannot be resumed from (a file missing or unreadable), or None when it is complete."""
-    missing = [name for name in CHECKPOINT_FILES if not (folder / name).is_file()]
+    deepspeed = (folder / "latest").is_file()
+    needed = DEEPSPEED_CHECKPOINT_FILES if deepspeed else CHECKPOINT_FILES
+    missing = [name for name in needed if not (folder / name).is_file()]
     if missing:
         return f"{', '.join(missing)} missing"
+    if deepspeed:
+        tag = (folder / "latest").read_text(encoding="utf-8", errors="replace").strip()
+        if not tag or not (folder / tag).is_dir():
+            return f"DeepSpeed state {tag or '(unnamed)'}/ missing"
     try:
         json.loads((folder / "trainer_state.json").read_text(encoding="utf-8"))["global_step"]
     except (ValueError, KeyError, OSError) as error:
@@ -211,9 +250,13 @@ def run_trainer(stage: Stage, trainer: Any, tokenizer: Any, *, resume: bool) -> 
     """
     import time
 
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
     from r1kit.adapters import save_adapter
     from r1kit.callbacks import write_run_files
 
+    for default in (PrinterCallback, ProgressCallback):  # the kit's progress bar and files instead
+        trainer.remove_callback(default)
     main = trainer.accelerator.is_main_process
     if trainer.args.world_size > 1 and trainer.args.device.type == "cpu":
         _restore_cpu_rank_locations()

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from r1kit.recipe import Recipe
-from r1kit.runs import Stage, StageResult, load_stage_model, run_trainer
+from r1kit.runs import StageResult, begin_stage, load_stage_model, run_trainer, stage_callbacks
 
 
 def sft_dataset(recipe: Recipe, tokenizer: Any) -> Any:
@@ -52,31 +52,22 @@ def sft(
 
     ``model``/``tokenizer``: a model already loaded with a fresh LoRA (default: load the recipe's).
     """
-    stage = Stage.of(recipe, "sft")
-    if stage.backend == "unsloth":
-        from r1kit.unsloth_backend import import_unsloth_first
-
-        import_unsloth_first()
-    from transformers import set_seed
-    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+    stage = begin_stage(recipe, "sft")
     from trl import SFTConfig, SFTTrainer
 
-    from r1kit.callbacks import Progress, RunFiles
-    from r1kit.config import check_trl_fields, sft_arguments
+    from r1kit.config import sft_arguments
 
-    check_trl_fields(recipe)
     args = SFTConfig(**sft_arguments(recipe, stage.gpu, backend=stage.backend, run_dir=stage.run_dir))
-    stage.run_dir.mkdir(parents=True, exist_ok=True)
-    set_seed(recipe.seed)
     if model is None:
         model, tokenizer = load_stage_model(stage)
-    dataset = sft_dataset(recipe, tokenizer)
-    extra = [
-        RunFiles(stage.run_dir, f"{recipe.run_name}: cold start"),
-        *([Progress("cold start")] if show_progress else []),
-        *(callbacks or []),
-    ]
-    trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer, callbacks=extra)
-    trainer.remove_callback(PrinterCallback)
-    trainer.remove_callback(ProgressCallback)
+    callbacks = stage_callbacks(
+        stage, title=f"{recipe.run_name}: cold start", show_progress=show_progress, extra=callbacks
+    )
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=sft_dataset(recipe, tokenizer),
+        processing_class=tokenizer,
+        callbacks=callbacks,
+    )
     return run_trainer(stage, trainer, tokenizer, resume=resume)

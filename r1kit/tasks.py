@@ -167,8 +167,13 @@ TASKS: dict[str, Task] = {
             _generated(data_prep.arithmetic_dataset, "think_answer"),
             NUMBER_IN_ANSWER_TAG,
             success_reward="gsm8k_correctness",
-            format_reward=None,
-            default_rewards=(("gsm8k_correctness", 1.0), ("int", 1.0), ("free_number", 0.0)),
+            format_reward="think_format",  # <think>...</think> then <answer>, nothing after
+            default_rewards=(
+                ("gsm8k_correctness", 1.0),
+                ("answer_digits", 1.0),
+                ("think_format", 1.0),
+                ("free_number", 0.0),
+            ),
             trace=traces.arithmetic_trace,
             wrong_example=lambda row: f"It is about {row['answer']}0.",
         ),

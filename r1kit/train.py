@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from r1kit.recipe import Recipe, RecipeError
-from r1kit.runs import Stage, StageResult, load_stage_model, run_trainer
+from r1kit.runs import StageResult, begin_stage, load_stage_model, run_trainer, stage_callbacks
 
 
 def check_vllm_server(recipe: Recipe, *, timeout: float = 5.0) -> None:
@@ -69,25 +69,16 @@ def train(
     the cold start's weights when the recipe has one). ``resume``: continue from the run's
     newest complete checkpoint when there is one.
     """
-    stage = Stage.of(recipe, "grpo")
-    if stage.backend == "unsloth":
-        from r1kit.unsloth_backend import import_unsloth_first
-
-        import_unsloth_first()
-    from transformers import set_seed
-    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+    stage = begin_stage(recipe, "grpo")
     from trl import GRPOConfig, GRPOTrainer
 
-    from r1kit.callbacks import Progress, RunFiles, SampleRecorder
-    from r1kit.config import check_trl_fields, grpo_arguments
+    from r1kit.callbacks import SampleRecorder
+    from r1kit.config import grpo_arguments
     from r1kit.tasks import build_datasets, get_task
     from rewards import get_reward
 
-    check_trl_fields(recipe)
     check_vllm_server(recipe)
     args = GRPOConfig(**grpo_arguments(recipe, stage.gpu, backend=stage.backend, run_dir=stage.run_dir))
-    stage.run_dir.mkdir(parents=True, exist_ok=True)
-    set_seed(recipe.seed)
 
     # Model, data, rewards (each wrapped so its completions land in samples.jsonl)
     if model is None:
@@ -96,23 +87,15 @@ def train(
     task = get_task(recipe.task)
     recorder = SampleRecorder(stage.run_dir, success=task.success_reward_name, success_score=task.success_score)
     reward_funcs = [recorder.wrap(get_reward(name)) for name in recipe.reward_weights()]
-
-    # Trainer with the kit's files and progress bar instead of the default printer
-    title = f"{recipe.run_name}: GRPO rewards"
-    extra = [
-        recorder,
-        RunFiles(stage.run_dir, title),
-        *([Progress("GRPO")] if show_progress else []),
-        *(callbacks or []),
-    ]
+    extra = [recorder, *(callbacks or [])]
     trainer = GRPOTrainer(
         model=model,
         processing_class=tokenizer,
         reward_funcs=reward_funcs,
         args=args,
         train_dataset=train_ds,
-        callbacks=extra,
+        callbacks=stage_callbacks(
+            stage, title=f"{recipe.run_name}: GRPO rewards", show_progress=show_progress, extra=extra
+        ),
     )
-    trainer.remove_callback(PrinterCallback)
-    trainer.remove_callback(ProgressCallback)
     return run_trainer(stage, trainer, tokenizer, resume=resume)

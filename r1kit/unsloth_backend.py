@@ -1,14 +1,13 @@
-"""Unsloth backend: a 4-bit model with LoRA and a co-located vLLM engine, and vLLM generation.
+"""Unsloth backend: a 4-bit model with LoRA and a co-located vLLM engine.
 
 Calls the GPU stack exactly as Unsloth's GRPO notebooks do (unslothai/notebooks, Llama3.1 (8B)
 and Qwen2.5 (3B) GRPO, 2026-08): `FastLanguageModel.from_pretrained(..., fast_inference=True,
-max_lora_rank=..., gpu_memory_utilization=...)`, then `FastLanguageModel.get_peft_model(...)`,
-then `model.fast_generate(prompts, sampling_params=SamplingParams(...),
-lora_request=model.load_lora(path))`. Written against the sources of the versions pinned in
-gpu_requirements.txt: unsloth 2026.8.18 (unsloth/models/loader.py, llama.py), unsloth_zoo
-2026.8.12 (vllm_utils.load_lora), vllm 0.15.1 and 0.11.2 (sampling_params.py,
-entrypoints/llm.py) and trl 0.22.2. tests/test_api_drift.py checks every keyword argument
-passed here against those sources.
+max_lora_rank=..., gpu_memory_utilization=...)`, then `FastLanguageModel.get_peft_model(...)`;
+generation goes through :class:`r1kit.generation.VLLMGenerator` (`model.fast_generate(...,
+lora_request=model.load_lora(path))`). Written against the sources of the versions pinned in
+gpu_requirements*.txt: unsloth 2026.8.18 (unsloth/models/loader.py, llama.py), unsloth_zoo
+2026.8.12 (vllm_utils.py), vllm 0.15.1 and 0.11.2 (sampling_params.py, entrypoints/llm.py) and
+trl 0.22.2. tests/test_api_drift.py checks every keyword argument the kit passes to them.
 
 Import order. Unsloth patches transformers, trl and peft when it is imported, so it has to be
 imported before them. This module imports nothing heavy at import time (it loads on a CPU
@@ -18,7 +17,7 @@ imports trl, transformers or peft, so `r1kit/__init__.py` must not import those 
 
     import_unsloth_first()
     model, tokenizer = load_unsloth_model("unsloth/Qwen2.5-3B-Instruct", max_seq_length=1024, lora_rank=64)
-    texts = unsloth_generate(model, tokenizer, prompts, n=8, temperature=1.0, top_p=1.0, max_tokens=512)
+    # generation: r1kit.generation.VLLMGenerator(model, tokenizer)
 """
 
 from __future__ import annotations
@@ -29,7 +28,6 @@ import os
 import sys
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -159,42 +157,3 @@ def load_unsloth_model(
         random_state=random_state,
     )
     return model, tokenizer
-
-
-def unsloth_generate(
-    model: Any,
-    tokenizer: Any,
-    prompts: list[str],
-    *,
-    n: int = 1,
-    temperature: float,
-    top_p: float,
-    max_tokens: int,
-    seed: int | None = None,
-    lora_path: str | os.PathLike[str] | None = None,
-) -> list[list[str]]:
-    """Generate `n` completions per prompt with the model's vLLM engine; one list per prompt.
-
-    `prompts` are already chat-formatted strings (any prefilled assistant text included); the
-    texts returned hold only what was generated. `temperature=0` is greedy. `lora_path` is a
-    saved adapter folder, served through `model.load_lora`; None generates with the weights
-    vLLM holds (the base model, or the LoRA being trained when Unsloth shares it). `tokenizer`
-    is not used, since vLLM tokenizes with its own copy; it keeps the signature of the
-    transformers backend.
-    """
-    if not hasattr(model, "vllm_engine"):  # without it, Unsloth's fast_generate is HF generate
-        raise ValueError("model has no vLLM engine: load it with load_unsloth_model(fast_inference=True)")
-    if n < 1 or max_tokens < 1:
-        raise ValueError(f"n and max_tokens must be at least 1, got {n} and {max_tokens}")
-    if not prompts:
-        return []
-    lora_request = None
-    if lora_path is not None:
-        if not (Path(lora_path) / "adapter_config.json").is_file():
-            raise FileNotFoundError(f"{lora_path} is not a saved LoRA adapter (no adapter_config.json)")
-        lora_request = model.load_lora(str(lora_path))
-    from vllm import SamplingParams
-
-    sampling_params = SamplingParams(n=n, temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed)
-    outputs = model.fast_generate(list(prompts), sampling_params=sampling_params, lora_request=lora_request)
-    return [[sample.text for sample in output.outputs] for output in outputs]

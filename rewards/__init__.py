@@ -17,7 +17,7 @@ from rewards.arithmetic import check_equation, evaluate_expression, parse_expres
 from rewards.countdown_rewards import boxed_countdown_reward, countdown_reward
 from rewards.format_rewards import soft_format_reward, strict_format_reward, think_format_reward, xmlcount_reward
 from rewards.free_rewards import free_boxed_countdown_reward, free_countdown_reward, free_number_reward
-from rewards.gsm8k_rewards import gsm8k_correctness_reward, int_reward
+from rewards.gsm8k_rewards import answer_digits_reward, gsm8k_correctness_reward, int_reward
 from rewards.latex import latex_to_expression
 from rewards.math_rewards import MathAccuracyReward, math_accuracy_reward
 from rewards.numbers import last_number, normalize_number, parse_number
@@ -38,6 +38,7 @@ from rewards.scoring import plain_value, reward
 from rewards.text import MAX_TEXT_CHARS, completion_text, extract_answer, extract_boxed, extract_tag
 
 __all__ = [
+    "answer_digits_reward",
     "BOXED_EQUATION",
     "EQUATION_IN_ANSWER_TAG",
     "MAX_SCORES",

@@ -3,7 +3,9 @@
 ``gsm8k_correctness_reward`` compares numbers, not strings (``NUMBER_IN_ANSWER_TAG`` in
 ``rewards.parsers``): ``72``, ``72.0``, ``$72`` and `` 72 `` all match a gold ``72``,
 ``1,000`` matches ``1000``, while ``4720`` does not match ``472``. ``int_reward`` pays for
-an answer that is a bare integer.
+an answer that is a bare integer; ``answer_digits_reward`` gives partial credit for the digits
+of an integer answer that are right, so a group of wrong answers still tells GRPO which are
+closer.
 
 >>> gsm8k_correctness_reward(["<answer>\\n$1,080.00\\n</answer>"], answer=["1080"])
 [2.0]
@@ -24,6 +26,10 @@ _INTEGER = re.compile(r"-?[0-9]+")
 CORRECT_SCORE = 2.0
 # What a bare-integer answer earns.
 INT_SCORE = 0.5
+# What an answer with every digit right earns from answer_digits_reward.
+DIGITS_SCORE = 1.0
+# Integer answers longer than this are not grade-school results (and not compared).
+MAX_DIGITS = 40
 
 
 @reward(max_score=CORRECT_SCORE)
@@ -65,3 +71,44 @@ def int_reward(completions: list[Any], **kwargs: Any) -> list[float]:
 def _int_score(text: str) -> float:
     content = extract_answer(text)
     return INT_SCORE if content is not None and _INTEGER.fullmatch(content.strip()) else 0.0
+
+
+@reward(max_score=DIGITS_SCORE)
+def answer_digits_reward(completions: list[Any], answer: list[str] | None = None, **kwargs: Any) -> list[float]:
+    """The share of digit places the last ``<answer>``'s integer gets right, aligned from the units.
+
+    Both numbers are written without sign or leading zeros and right-aligned; every place of
+    the longer one counts, so a missing or extra digit is a wrong place (``85`` against ``185``:
+    2 of 3). 1.0 exactly when the integers are equal. 0.0 when the answer is not an integer
+    (digits with an optional minus, surrounding whitespace allowed), when the signs differ, or
+    when the gold answer is not an integer.
+
+    Args:
+        completions: strings or conversational message lists.
+        answer: the gold final number of each row.
+
+    Returns:
+        One float per completion, from 0.0 to 1.0.
+
+    >>> answer_digits_reward(["<answer>85</answer>", "<answer>75</answer>", "<answer>185</answer>",
+    ...                       "<answer>-85</answer>", "<answer>eighty</answer>"], answer=["85"] * 5)
+    [1.0, 0.5, 0.6666666666666666, 0.0, 0.0]
+    """
+    return score_each(completions, _digits_score, answer)
+
+
+def _digits_score(text: str, gold: Any) -> float:
+    content = NUMBER_IN_ANSWER_TAG.strict(text)
+    expected = parse_number(gold)
+    if content is None or expected is None or expected != expected.to_integral_value():
+        return 0.0
+    content = content.strip()
+    if not _INTEGER.fullmatch(content) or len(content) > MAX_DIGITS:
+        return 0.0
+    got, want = int(content), int(expected)
+    if (got < 0) != (want < 0):
+        return 0.0
+    a, b = str(abs(got)), str(abs(want))
+    width = max(len(a), len(b))
+    same = sum(x == y for x, y in zip(a.rjust(width), b.rjust(width)))
+    return DIGITS_SCORE * same / width

@@ -1,4 +1,4 @@
-"""Rewards by name, for recipes: ``rewards: [countdown, think_format]``.
+"""Rewards by name, for recipes: ``rewards: {countdown: 1.0, think_format: 1.0}``.
 
 Names are the function names without the ``_reward`` suffix; the full function name is
 accepted too. Each reward carries the most it pays as ``max_score`` (set where the reward
@@ -9,7 +9,7 @@ is defined), so evaluation can tell "fully correct" from partial credit.
 >>> get_reward("gsm8k_correctness").max_score
 2.0
 >>> sorted(REWARDS)[:3]
-['boxed_countdown', 'countdown', 'free_boxed_countdown']
+['answer_digits', 'boxed_countdown', 'countdown']
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from types import MappingProxyType
 from rewards.countdown_rewards import boxed_countdown_reward, countdown_reward
 from rewards.format_rewards import soft_format_reward, strict_format_reward, think_format_reward, xmlcount_reward
 from rewards.free_rewards import free_boxed_countdown_reward, free_countdown_reward, free_number_reward
-from rewards.gsm8k_rewards import gsm8k_correctness_reward, int_reward
+from rewards.gsm8k_rewards import answer_digits_reward, gsm8k_correctness_reward, int_reward
 from rewards.math_rewards import math_accuracy_reward
 
 RewardFunction = Callable[..., list[float]]
@@ -33,6 +33,7 @@ REWARDS: dict[str, RewardFunction] = {
         think_format_reward,
         gsm8k_correctness_reward,
         int_reward,
+        answer_digits_reward,
         strict_format_reward,
         soft_format_reward,
         xmlcount_reward,

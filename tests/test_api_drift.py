@@ -214,6 +214,8 @@ SOURCE_FACTS = [
     ("unsloth-zoo", "unsloth_zoo/vllm_utils.py", "if unsloth_vllm_standby and not standby_util_override:"),
     # r1kit/recipe.py check_lengths: vLLM's context is max_seq_length
     ("unsloth-zoo", "unsloth_zoo/vllm_utils.py", "max_model_len          = max_seq_length,"),
+    # ... and vLLM ends a request at max_model_len as "length capped", without an error
+    ("vllm", "vllm/v1/core/sched/utils.py", "request.num_tokens >= max_model_len"),
     # r1kit/export.py save_gguf: GGUF files land in the sibling <dir>_gguf, named in the returned dict
     ("unsloth", "unsloth/save.py", 'return f"{save_directory}_gguf"'),
     ("unsloth", "unsloth/save.py", '"gguf_directory": gguf_directory,'),

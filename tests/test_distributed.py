@@ -38,6 +38,7 @@ def launch(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
         sys.executable,
         "-m",
         "torch.distributed.run",
+        "--standalone",  # a free port of its own, not the fixed 29500 another job may hold
         "--nproc_per_node",
         "2",
         "-m",

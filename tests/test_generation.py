@@ -75,6 +75,8 @@ class Output:
 class VLLMLikeModel:
     """What Unsloth's model offers for generation: fast_generate (vLLM's LLM.generate) and load_lora."""
 
+    vllm_engine = "the engine Unsloth attaches with fast_inference=True"
+
     def __init__(self):
         self.requests, self.loaded = [], []
 

@@ -87,34 +87,32 @@ train(recipe, callbacks=callbacks, show_progress=False)
 """
 
 
-def run(tmp_path: Path, hold: str | None) -> subprocess.Popen | None:
+def run(tmp_path: Path, hold: str | None) -> str:
     """Train the recipe in a child; with ``hold``, SIGKILL it at that moment and return after it died."""
     recipe = {**RECIPE, "output_dir": str(tmp_path / "runs"), "adapter_dir": str(tmp_path / "adapters")}
     held = tmp_path / "held"
     held.unlink(missing_ok=True)
     code = CHILD.format(hold=textwrap.dedent(HOLDS[hold]) if hold else "")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HELD": str(held), "PYTHONPATH": str(ROOT)}
-    child = subprocess.Popen(
-        [sys.executable, "-c", code, json.dumps(recipe)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    if hold is None:
-        out, _ = child.communicate(timeout=600)
-        assert child.returncode == 0, out[-3000:]
-        return out
-    deadline = time.monotonic() + 600
-    while not held.exists():
-        if child.poll() is not None or time.monotonic() > deadline:
-            child.kill()
-            pytest.fail(f"the child never reached {hold!r}: {child.stdout.read()[-3000:]}")
-        time.sleep(0.2)
-    child.send_signal(signal.SIGKILL)
-    child.wait()
-    out = child.stdout.read()
+    log = tmp_path / "child.log"  # a file, not a pipe: a chatty child can never block on a full pipe
+    with log.open("w") as sink:
+        child = subprocess.Popen(
+            [sys.executable, "-c", code, json.dumps(recipe)], cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT
+        )
+        if hold is None:
+            child.wait(timeout=600)
+            out = log.read_text()
+            assert child.returncode == 0, out[-3000:]
+            return out
+        deadline = time.monotonic() + 600
+        while not held.exists():
+            if child.poll() is not None or time.monotonic() > deadline:
+                child.kill()
+                pytest.fail(f"the child never reached {hold!r}: {log.read_text()[-3000:]}")
+            time.sleep(0.2)
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    out = log.read_text()
     assert child.returncode == -signal.SIGKILL
     return out
 
@@ -147,3 +145,22 @@ def test_killed_at_any_moment_the_run_resumes_and_finishes(tmp_path):
         assert [int(row["step"]) for row in csv.DictReader(handle)] == [1, 2, 3, 4]  # each step once
     steps = [json.loads(line)["step"] for line in (run_dir / "samples.jsonl").read_text().splitlines()]
     assert steps == [1, 1, 2, 2, 3, 3, 4, 4]  # each completion once, none from the killed attempts
+
+
+def test_deepspeed_checkpoints_count_as_complete(tmp_path):
+    # zero2.yaml / zero3.yaml: the optimizer and scheduler live in global_step<N>/, named by "latest"
+    from r1kit.runs import checkpoint_problem, resume_checkpoint
+
+    for step, files in ((2, ("adapter_model.safetensors", "latest", "trainer_state.json")), (4, ("latest",))):
+        folder = tmp_path / f"checkpoint-{step}"
+        (folder / f"global_step{step}").mkdir(parents=True)
+        for name in files:
+            (folder / name).write_text(json.dumps({"global_step": step}) if name == "trainer_state.json" else "")
+        (folder / "latest").write_text(f"global_step{step}")
+    (tmp_path / "checkpoint-4" / "adapter_model.safetensors").write_bytes(b"")  # killed before trainer_state.json
+    assert checkpoint_problem(tmp_path / "checkpoint-2") is None
+    assert checkpoint_problem(tmp_path / "checkpoint-4") == "trainer_state.json missing"
+    assert resume_checkpoint(tmp_path) == tmp_path / "checkpoint-2"
+    assert not (tmp_path / "checkpoint-4").exists()
+    (tmp_path / "checkpoint-2" / "latest").write_text("global_step9")
+    assert checkpoint_problem(tmp_path / "checkpoint-2") == "DeepSpeed state global_step9/ missing"

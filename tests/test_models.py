@@ -38,6 +38,31 @@ def test_cuda_without_unsloth_stops_instead_of_falling_back(monkeypatch, request
     assert "gpu_requirements.txt" in str(error.value) and "backend: transformers" in str(error.value)
 
 
+def test_unsloth_installed_but_broken_stops_with_the_fix(monkeypatch):
+    # an install that failed part-way (hidden by -q): Unsloth is found but does not import
+    import importlib
+    import sys
+    import warnings
+
+    from r1kit import unsloth_backend
+
+    def broken(name):
+        raise ImportError("cannot import name 'X' from 'unsloth_zoo'")
+
+    monkeypatch.setattr("torch.cuda.is_available", lambda: True)
+    monkeypatch.setattr("importlib.util.find_spec", lambda name, *a: object())
+    monkeypatch.delitem(sys.modules, "unsloth", raising=False)
+    monkeypatch.setattr(importlib, "import_module", broken)
+    for key in unsloth_backend.UNSLOTH_ENVIRONMENT:  # the import sets them; setenv first so they are undone
+        monkeypatch.setenv(key, "")
+        monkeypatch.delenv(key)
+    assert models.select_backend("auto") == "unsloth"  # auto does not fall back to transformers
+    with warnings.catch_warnings(), pytest.raises(RuntimeError, match="does not import") as error:
+        warnings.simplefilter("ignore", RuntimeWarning)  # "imported before unsloth", when another test did
+        unsloth_backend.import_unsloth_first()
+    assert "gpu_requirements.txt" in str(error.value) and "restart the runtime" in str(error.value)
+
+
 def test_unsloth_without_cuda_names_the_fix(monkeypatch):
     monkeypatch.setattr("torch.cuda.is_available", lambda: False)
     with pytest.raises(RuntimeError, match="CUDA") as error:

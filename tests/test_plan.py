@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 
 import pytest
@@ -96,6 +97,11 @@ def test_cli_table_for_people(capsys):
         (["grpo.fp16=false"], "the unsloth backend loads the model in float16"),
         # a misspelt TRL field
         (["grpo.num_generation=4"], "did you mean 'num_generations'"),
+        # TRL reads an empty length as "no limit"; vLLM's context (max_seq_length) still has one
+        (["grpo.max_prompt_length=null"], "grpo.max_prompt_length is empty (no limit)"),
+        (["grpo.max_completion_length=null"], "grpo.max_completion_length is empty (no limit)"),
+        # load_unsloth_model refuses a share outside (0, 1]; the plan must not promise it
+        (["gpu_memory_utilization=1.5"], "gpu_memory_utilization must be in (0, 1], got 1.5"),
     ],
 )
 def test_wrong_combinations_exit_2_with_one_line(overrides, message, capsys):
@@ -160,8 +166,10 @@ def test_unsloth_is_imported_with_the_memory_override(monkeypatch):
             (name, os.environ.get("UNSLOTH_VLLM_STANDBY"), os.environ.get("UNSLOTH_VLLM_STANDBY_UTIL_OVERRIDE"))
         ),
     )
-    monkeypatch.delenv("UNSLOTH_VLLM_STANDBY", raising=False)
-    monkeypatch.delenv("UNSLOTH_VLLM_STANDBY_UTIL_OVERRIDE", raising=False)
-    with pytest.warns(RuntimeWarning):  # transformers is imported already in this test process
+    for key in ("UNSLOTH_VLLM_STANDBY", "UNSLOTH_VLLM_STANDBY_UTIL_OVERRIDE"):  # setenv first: undone afterwards
+        monkeypatch.setenv(key, "")
+        monkeypatch.delenv(key)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # "imported before unsloth", when another test did
         unsloth_backend.import_unsloth_first()
     assert imported == [("unsloth", "1", "1")]  # both set before Unsloth reads them

@@ -1,5 +1,7 @@
 """Recipes: parsing, command-line overrides, and clear messages for bad recipes."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,7 +25,12 @@ def test_defaults_and_name_from_file(tmp_path):
     path.write_text(yaml.safe_dump(MINIMAL))
     recipe = load_recipe(path)
     assert recipe.run_name == "my_run"  # run_name defaults to the file name
-    assert recipe.reward_weights() == {"gsm8k_correctness": 1.0, "int": 1.0, "free_number": 0.0}  # the task's defaults
+    assert recipe.reward_weights() == {
+        "gsm8k_correctness": 1.0,
+        "answer_digits": 1.0,
+        "think_format": 1.0,
+        "free_number": 0.0,
+    }  # the task's defaults
 
 
 @pytest.mark.parametrize(
@@ -132,3 +139,21 @@ def test_trl_fields_are_checked_against_the_installed_trl():
         check_trl_fields(recipe_from_dict({**MINIMAL, "grpo": {"num_generation": 4}}))
     with pytest.raises(RecipeError, match="sft: 'lerning_rate'"):
         check_trl_fields(recipe_from_dict({**MINIMAL, "sft": {"lerning_rate": 1e-4}}))
+
+
+def test_public_names_of_r1kit_resolve():
+    import r1kit
+
+    assert all(callable(getattr(r1kit, name)) for name in r1kit.__all__)
+
+
+def test_public_functions_import_as_functions_and_nothing_heavy_loads():
+    # a fresh interpreter: `from r1kit import train` once gave the module r1kit.train
+    code = (
+        "import sys\n"
+        "from r1kit import evaluate, load_recipe, plan, sft, train\n"
+        "assert all(callable(f) for f in (evaluate, load_recipe, plan, sft, train))\n"
+        "heavy = {'torch', 'transformers', 'trl', 'peft', 'unsloth', 'vllm', 'datasets'} & set(sys.modules)\n"
+        "assert not heavy, heavy  # Unsloth must be imported before these\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parent.parent)

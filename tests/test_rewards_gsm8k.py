@@ -2,7 +2,7 @@
 
 import pytest
 
-from rewards import gsm8k_correctness_reward, int_reward
+from rewards import answer_digits_reward, gsm8k_correctness_reward, int_reward
 
 
 def wrap(answer: str) -> str:
@@ -75,3 +75,36 @@ def test_int_reward_table(text, expected):
 
 def test_int_reward_without_tags():
     assert int_reward(["42"]) == [0.0]
+
+
+DIGITS = [
+    # (answer text, gold, expected)
+    ("85", "85", 1.0),  # every place right
+    (" 85 ", "85", 1.0),  # whitespace around the number
+    ("75", "85", 0.5),  # tens wrong
+    ("86", "85", 0.5),  # units wrong
+    ("58", "85", 0.0),  # digits swapped: no place right
+    ("185", "85", 2 / 3),  # an extra digit is a wrong place
+    ("5", "85", 0.5),  # a missing digit is a wrong place
+    ("1000", "999", 0.0),  # a carry into a new place: nothing lines up
+    ("-12", "-12", 1.0),  # negative, equal
+    ("-12", "12", 0.0),  # the sign differs
+    ("12", "-12", 0.0),  # the sign differs the other way
+    ("085", "85", 1.0),  # leading zeros are not places
+    ("85.0", "85", 0.0),  # not an integer answer
+    ("8 5", "85", 0.0),  # not a number
+    ("", "85", 0.0),  # empty answer
+    ("85", "85.5", 0.0),  # the gold is not an integer
+    ("85", "$85", 1.0),  # the gold is read as GSM8K gold is
+    ("1" * 41, "1" * 41, 0.0),  # longer than any grade-school result
+]
+
+
+@pytest.mark.parametrize("text,gold,expected", DIGITS)
+def test_answer_digits_reward_table(text, gold, expected):
+    assert answer_digits_reward([wrap(text)], answer=[gold]) == [pytest.approx(expected)]
+
+
+def test_answer_digits_reward_reads_the_last_answer_and_needs_tags():
+    assert answer_digits_reward(["<answer>12</answer> then <answer>85</answer>"], answer=["85"]) == [1.0]
+    assert answer_digits_reward(["85"], answer=["85"]) == [0.0]  # no tags, no answer

@@ -80,7 +80,12 @@ def test_two_steps_save_an_adapter_that_loads_and_generates(tmp_path):
     assert csv_steps(result.run_dir) == [1, 2]
     samples = [json.loads(line) for line in (result.run_dir / "samples.jsonl").read_text().splitlines()]
     assert [s["step"] for s in samples] == [1, 1, 2, 2]  # steps x completions per step
-    assert set(samples[0]["rewards"]) == {"gsm8k_correctness_reward", "int_reward", "free_number_reward"}
+    assert set(samples[0]["rewards"]) == {
+        "gsm8k_correctness_reward",
+        "answer_digits_reward",
+        "think_format_reward",
+        "free_number_reward",
+    }
     assert samples[0]["completion"].startswith("<think>")  # as the rewards saw it, prefill included
     assert (result.run_dir / "success_samples.jsonl").is_file()
     assert (result.run_dir / "rewards.png").stat().st_size > 1000
