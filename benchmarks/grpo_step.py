@@ -1,6 +1,6 @@
 """Seconds per GRPO step on this machine: the kit's trainer settings, stock TRL defaults, and the compute floor.
 
-    python benchmarks/grpo_step.py            # or: make bench-step
+    python benchmarks/grpo_step.py            # make bench runs it after the reward benchmark
     python benchmarks/grpo_step.py --steps 8 --completion-tokens 64
 
 The same work for every row: SmolLM2-135M-Instruct with a fresh LoRA (r16, all projections),
@@ -10,7 +10,8 @@ one prompt of the CPU demo, 8 completions of exactly ``--completion-tokens`` tok
 * kit: the CPU demo recipe's ``grpo:`` section as the kit turns it into a GRPOConfig
   (``r1kit.config.grpo_arguments``): no gradient checkpointing, float32, no reference model.
 * stock TRL: ``GRPOConfig``'s own defaults for everything but the batch, the lengths, the
-  learning rate and the schedule (so: gradient checkpointing on, bf16 autocast on CPU).
+  learning rate and the schedule (so: gradient checkpointing on), in float32: TRL's default
+  ``bf16=True`` refuses to start on a CPU without bfloat16 support.
 * floor: the FLOPs of the step's passes divided by this machine's dense float32 matmul rate
   (measured here on 2048 x 2048 matrices): generation's forward over prompt and completion
   (2 x matmul parameters per token, plus attention), and the training forward and backward over
@@ -130,21 +131,25 @@ def run(kind: str, steps: int, completion_tokens: int) -> tuple[list[float], int
         "learning_rate": recipe.grpo_value("learning_rate"),
         "lr_scheduler_type": "constant",
         "generation_kwargs": {"min_new_tokens": completion_tokens},
+        "mask_truncated_completions": False,  # every completion runs to the limit: keep them all in the loss
         "report_to": "none",
         "save_strategy": "no",
         "disable_tqdm": True,
     }
+    rewards = [get_reward(name) for name in recipe.reward_weights()]  # the demo's rewards, for both trainers
     with tempfile.TemporaryDirectory() as out:
         if kind == "kit":
             args = {**grpo_arguments(recipe, detect(), backend="transformers", run_dir=Path(out)), **work}
         else:
-            args = {"output_dir": out, **work}
+            # TRL's default bf16=True stops at once on a CPU without bf16 support
+            # ("Your setup doesn't support bf16/gpu"), so stock runs in float32 here too.
+            args = {"output_dir": out, "bf16": False, **work}
         timer = StepTimer()
         trainer = GRPOTrainer(
             model=model,
             processing_class=tokenizer,
             args=GRPOConfig(**args),
-            reward_funcs=[get_reward("gsm8k_correctness")],
+            reward_funcs=rewards,
             train_dataset=dataset,
             callbacks=[timer],
         )
