@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rewards.numbers import MAX_NUMBER_CHARS, parse_number  # noqa: F401  (re-exported: their old home)
+from rewards.numbers import MAX_NUMBER_CHARS, parse_number
 from rewards.parsers import NUMBER_IN_ANSWER_TAG
 from rewards.scoring import reward, score_each
 from rewards.text import extract_answer
@@ -28,8 +28,6 @@ CORRECT_SCORE = 2.0
 INT_SCORE = 0.5
 # What an answer with every digit right earns from answer_digits_reward.
 DIGITS_SCORE = 1.0
-# Integer answers longer than this are not grade-school results (and not compared).
-MAX_DIGITS = 40
 
 
 @reward(max_score=CORRECT_SCORE)
@@ -80,8 +78,9 @@ def answer_digits_reward(completions: list[Any], answer: list[str] | None = None
     Both numbers are written without sign or leading zeros and right-aligned; every place of
     the longer one counts, so a missing or extra digit is a wrong place (``85`` against ``185``:
     2 of 3). 1.0 exactly when the integers are equal. 0.0 when the answer is not an integer
-    (digits with an optional minus, surrounding whitespace allowed), when the signs differ, or
-    when the gold answer is not an integer.
+    (digits with an optional minus, surrounding whitespace allowed), longer than any number
+    the rewards read (``MAX_NUMBER_CHARS``), when the signs differ, or when the gold answer is
+    not an integer.
 
     Args:
         completions: strings or conversational message lists.
@@ -103,7 +102,7 @@ def _digits_score(text: str, gold: Any) -> float:
     if content is None or expected is None or expected != expected.to_integral_value():
         return 0.0
     content = content.strip()
-    if not _INTEGER.fullmatch(content) or len(content) > MAX_DIGITS:
+    if not _INTEGER.fullmatch(content) or len(content) > MAX_NUMBER_CHARS:  # as parse_number bounds it
         return 0.0
     got, want = int(content), int(expected)
     if (got < 0) != (want < 0):

@@ -166,7 +166,7 @@ def test_unsloth_is_imported_with_the_memory_override(monkeypatch):
             (name, os.environ.get("UNSLOTH_VLLM_STANDBY"), os.environ.get("UNSLOTH_VLLM_STANDBY_UTIL_OVERRIDE"))
         ),
     )
-    for key in ("UNSLOTH_VLLM_STANDBY", "UNSLOTH_VLLM_STANDBY_UTIL_OVERRIDE"):  # setenv first: undone afterwards
+    for key in unsloth_backend.UNSLOTH_ENVIRONMENT:  # setenv first: undone afterwards
         monkeypatch.setenv(key, "")
         monkeypatch.delenv(key)
     with warnings.catch_warnings():
