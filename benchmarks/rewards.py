@@ -2,7 +2,7 @@ r"""Completions per second of the kit's rewards, next to TinyZero's eval-based s
 
 Run: .venv/bin/python benchmarks/rewards.py [--n 10000] [--seed 0] [--repeats 3]
 
-For each of ``countdown_reward``, ``boxed_countdown_reward`` and ``gsm8k_correctness_reward``
+For each of ``countdown_reward``, ``boxed_countdown_reward`` and ``number_correctness_reward``
 it builds ``--n`` seeded completions: correct, wrong, malformed and hostile ones (think/answer
 text like Mini-R1's samples, ``\boxed{}`` LaTeX like R1-distill's, GSM8K reasoning/answer),
 and times the reward on all of them. The Countdown set is also scored by a faithful copy of
@@ -34,7 +34,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchm
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.tinyzero_baseline import compute_score, extract_solution, validate_equation  # noqa: E402
-from rewards import boxed_countdown_reward, countdown_reward, gsm8k_correctness_reward  # noqa: E402
+from rewards import boxed_countdown_reward, countdown_reward, number_correctness_reward  # noqa: E402
 
 SCREEN_LIMIT_S = 1.0  # a baseline completion slower than this counts as a hang
 PREFIX = "<|im_start|>assistant\n"  # TinyZero scores prompt + response and needs this marker
@@ -559,7 +559,7 @@ def main() -> None:
     texts, gold = map(list, zip(*(gsm8k_case(k, rng) for k in kinds)))
     rows.append(
         bench_kit_only(
-            "gsm8k_correctness_reward", gsm8k_correctness_reward, kinds, GSM8K_KINDS, texts, args.repeats, answer=gold
+            "number_correctness_reward", number_correctness_reward, kinds, GSM8K_KINDS, texts, args.repeats, answer=gold
         )
     )
 

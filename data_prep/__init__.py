@@ -14,7 +14,7 @@ True
 'Let me solve this step by step.\\n<think>'
 """
 
-from .arithmetic import arithmetic_dataset, arithmetic_rows
+from .arithmetic_questions import arithmetic_dataset, arithmetic_rows
 from .countdown import (
     countdown_dataset,
     countdown_rows,
@@ -23,11 +23,10 @@ from .countdown import (
     solve_countdown,
 )
 from .gsm8k import extract_hash_answer, gsm8k_fixture, load_gsm8k, read_raw_fixture, worked_solution
-from .prompts import PREFILLS, PROMPT_STYLES, PromptStyle, build_prompt, countdown_task, prefill_of
-from .traces import arithmetic_trace, countdown_trace, gsm8k_trace, sft_example, trace
+from .prompts import PROMPT_STYLES, PromptStyle, build_prompt, countdown_task, prefill_of
+from .traces import arithmetic_trace, countdown_trace, gsm8k_trace
 
 __all__ = [
-    "PREFILLS",
     "PROMPT_STYLES",
     "PromptStyle",
     "arithmetic_dataset",
@@ -46,8 +45,6 @@ __all__ = [
     "load_gsm8k",
     "prefill_of",
     "read_raw_fixture",
-    "sft_example",
     "solve_countdown",
-    "trace",
     "worked_solution",
 ]

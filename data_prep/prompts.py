@@ -85,12 +85,9 @@ PROMPT_STYLES: dict[str, PromptStyle] = {
         PromptStyle("r1_boxed", None, R1_BOXED_INSTRUCTION, "", separator="\n\n"),
         PromptStyle("gsm8k_xml", GSM8K_XML_SYSTEM, "", ""),
         PromptStyle("answer_only", ANSWER_ONLY_SYSTEM, "", ANSWER_ONLY_PREFILL),
-        PromptStyle("answer_only_noprefill", ANSWER_ONLY_SYSTEM, "", ""),
         PromptStyle("think_answer", THINK_ANSWER_SYSTEM, "", THINK_ANSWER_PREFILL),
     )
 }
-
-PREFILLS: dict[str, str] = {name: style.prefill for name, style in PROMPT_STYLES.items()}
 
 
 def get_style(name: str) -> PromptStyle:

@@ -7,17 +7,16 @@ made by our own exact procedures, are deterministic for a row, and stay short (t
 trained and sampled on a CPU):
 
 * arithmetic rows (:func:`data_prep.arithmetic_rows`): the school procedure from
-  :mod:`data_prep.columns`, digit by digit with carries and borrows;
+  :mod:`data_prep.written_arithmetic`, digit by digit with carries and borrows;
 * GSM8K rows: the dataset's own worked ``solution`` (see :func:`data_prep.gsm8k_fixture`);
 * Countdown rows: one or two real combinations of the numbers that miss the target, then
   the solution with its intermediate values checked.
 
 Number answers come in the styles ``think_answer``, ``qwen_think`` and ``gsm8k_xml``;
-Countdown equations in ``qwen_think`` and ``r1_boxed``. For SFT, :func:`sft_example` drops
-the prompt's prefill message, since the trace already starts with it.
+Countdown equations in ``qwen_think`` and ``r1_boxed``.
 
 >>> from data_prep import arithmetic_rows
->>> print(trace(arithmetic_rows(1, seed=0, prompt_style="think_answer")[0], "think_answer"))
+>>> print(arithmetic_trace(arithmetic_rows(1, seed=0, prompt_style="think_answer")[0], "think_answer"))
 <think>
 7+1=8
 </think>
@@ -32,9 +31,9 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
-from .columns import question_lines
 from .countdown import OPERATORS, _apply, _check_nums, _Node, _reachable, check_operators, solve_countdown
-from .prompts import PREFILLS, prefill_of
+from .prompts import get_style, prefill_of
+from .written_arithmetic import question_lines
 
 NUMBER_STYLES = ("think_answer", "qwen_think", "gsm8k_xml")
 COUNTDOWN_STYLES = ("qwen_think", "r1_boxed")
@@ -49,14 +48,15 @@ def _check_style(row: Mapping[str, Any], style: str, supported: tuple[str, ...],
     if style not in supported:
         raise ValueError(f"{kind} traces come in the styles {list(supported)}, not {style!r}")
     prompt = row.get("prompt")
-    if prompt is not None and prefill_of(prompt) != PREFILLS[style]:
-        raise ValueError(f"the row's prompt does not end with the {style!r} prefill {PREFILLS[style]!r}")
+    prefill = get_style(style).prefill
+    if prompt is not None and prefill_of(prompt) != prefill:
+        raise ValueError(f"the row's prompt does not end with the {style!r} prefill {prefill!r}")
 
 
 def _number_trace(style: str, reasoning: str, answer: str) -> str:
     if style == "gsm8k_xml":
         return f"<reasoning>\n{reasoning}\n</reasoning>\n<answer>\n{answer}\n</answer>\n"
-    return f"{PREFILLS[style]}\n{reasoning}\n</think>\n<answer>{answer}</answer>"
+    return f"{get_style(style).prefill}\n{reasoning}\n</think>\n<answer>{answer}</answer>"
 
 
 def arithmetic_trace(row: Mapping[str, Any], style: str = "think_answer") -> str:
@@ -237,40 +237,4 @@ def countdown_trace(row: Mapping[str, Any], style: str = "qwen_think") -> str:
     reasoning = "\n".join(lines)
     if style == "r1_boxed":
         return f"{reasoning}\n\nThe equation is \\boxed{{{node.text}}}."
-    return f"{PREFILLS[style]}\n{reasoning}\n</think>\n<answer>{node.text}</answer>"
-
-
-# --- any row ----------------------------------------------------------------------------------
-
-
-def trace(row: Mapping[str, Any], style: str) -> str:
-    """The trace of any row, by its columns: ``nums`` and ``target`` make a Countdown row,
-    a ``solution`` without them a GSM8K row, ``question`` and ``answer`` an arithmetic row.
-
-    >>> trace({"question": "What is 9 - 4?", "answer": "5"}, "qwen_think")
-    'Let me solve this step by step.\\n<think>\\n9-4=5\\n</think>\\n<answer>5</answer>'
-    """
-    if "nums" in row and "target" in row:
-        return countdown_trace(row, style)
-    if row.get("solution"):
-        return gsm8k_trace(row, style)
-    if "question" in row and "answer" in row:
-        return arithmetic_trace(row, style)
-    raise ValueError(f"cannot tell the task of a row with columns {sorted(row)}")
-
-
-def sft_example(row: Mapping[str, Any], style: str) -> dict[str, list[dict[str, str]]]:
-    """A prompt-completion pair for supervised fine-tuning (TRL's conversational form).
-
-    The prompt loses its final prefill message, since the trace starts with that text.
-
-    >>> from data_prep import build_prompt
-    >>> row = {"question": "What is 2 + 2?", "answer": "4", "prompt": build_prompt("think_answer", question="What is 2 + 2?")}
-    >>> example = sft_example(row, "think_answer")
-    >>> [m["role"] for m in example["prompt"]], example["completion"][0]["content"][:8]
-    (['system', 'user'], '<think>\\n')
-    """
-    prompt = list(row["prompt"])
-    if prefill_of(prompt):
-        prompt = prompt[:-1]
-    return {"prompt": prompt, "completion": [{"role": "assistant", "content": trace(row, style)}]}
+    return f"{get_style(style).prefill}\n{reasoning}\n</think>\n<answer>{node.text}</answer>"

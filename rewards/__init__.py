@@ -13,14 +13,14 @@ answers, rewards score them; each reward carries its ``max_score``.
 1.0
 """
 
-from rewards.arithmetic import check_equation, evaluate_expression, parse_expression
 from rewards.countdown_rewards import boxed_countdown_reward, countdown_reward
-from rewards.format_rewards import soft_format_reward, strict_format_reward, think_format_reward, xmlcount_reward
-from rewards.free_rewards import free_boxed_countdown_reward, free_countdown_reward, free_number_reward
-from rewards.gsm8k_rewards import answer_digits_reward, gsm8k_correctness_reward, int_reward
+from rewards.expressions import check_equation, evaluate_expression, parse_expression
+from rewards.format_free_rewards import free_boxed_countdown_reward, free_countdown_reward, free_number_reward
+from rewards.format_rewards import soft_format_reward, strict_format_reward, think_answer_format_reward, xmlcount_reward
+from rewards.gsm8k_rewards import answer_digits_reward, int_reward, number_correctness_reward
 from rewards.latex import latex_to_expression
 from rewards.math_rewards import MathAccuracyReward, math_accuracy_reward
-from rewards.numbers import last_number, normalize_number, parse_number
+from rewards.numbers import MAX_NUMBER_CHARS, last_number, normalize_number, parse_integer, parse_number
 from rewards.parsers import (
     BOXED_EQUATION,
     EQUATION_IN_ANSWER_TAG,
@@ -33,7 +33,7 @@ from rewards.parsers import (
     last_equation,
     normalize_expression,
 )
-from rewards.registry import MAX_SCORES, REWARDS, get_reward
+from rewards.registry import RENAMED, REWARDS, get_reward
 from rewards.scoring import plain_value, reward
 from rewards.text import MAX_TEXT_CHARS, completion_text, extract_answer, extract_boxed, extract_tag
 
@@ -41,7 +41,7 @@ __all__ = [
     "answer_digits_reward",
     "BOXED_EQUATION",
     "EQUATION_IN_ANSWER_TAG",
-    "MAX_SCORES",
+    "MAX_NUMBER_CHARS",
     "MAX_TEXT_CHARS",
     "NUMBER_IN_ANSWER_TAG",
     "PARSERS",
@@ -50,6 +50,7 @@ __all__ = [
     "MathAccuracyReward",
     "NumberInAnswerTag",
     "Parser",
+    "RENAMED",
     "REWARDS",
     "boxed_countdown_reward",
     "check_equation",
@@ -63,7 +64,6 @@ __all__ = [
     "free_countdown_reward",
     "free_number_reward",
     "get_reward",
-    "gsm8k_correctness_reward",
     "int_reward",
     "last_equation",
     "last_number",
@@ -71,12 +71,14 @@ __all__ = [
     "math_accuracy_reward",
     "normalize_expression",
     "normalize_number",
+    "number_correctness_reward",
     "parse_expression",
+    "parse_integer",
     "parse_number",
     "plain_value",
     "reward",
     "soft_format_reward",
     "strict_format_reward",
-    "think_format_reward",
+    "think_answer_format_reward",
     "xmlcount_reward",
 ]

@@ -1,11 +1,12 @@
 r"""Format rewards: did the completion follow the requested layout?
 
-``think_format_reward`` is Mini-R1's ``<think>...</think>`` then ``<answer>...</answer>``.
+``think_answer_format_reward`` is Mini-R1's ``<think>...</think>`` then ``<answer>...</answer>``
+with nothing after (TRL's ``think_format_reward`` checks only the think block, any text after).
 The GSM8K recipe's layout is ``<reasoning>...</reasoning>`` then ``<answer>...</answer>``,
 checked strictly (exact newlines), softly (any whitespace), and tag by tag
 (``xmlcount_reward``, partial credit that gives a small model a gradient to climb).
 
->>> think_format_reward(["<think>6 * 4</think>\n<answer>6 * 4</answer>"])
+>>> think_answer_format_reward(["<think>6 * 4</think>\n<answer>6 * 4</answer>"])
 [1.0]
 >>> strict_format_reward(["<reasoning>\nstep 1\nstep 2\n</reasoning>\n<answer>\n72\n</answer>\n"])
 [0.5]
@@ -25,13 +26,13 @@ _STRICT_TAGS = ["<reasoning>", "</reasoning>", "<answer>", "</answer>"]
 _SOFT_START = re.compile(r"\s*<reasoning>")
 _SOFT_MIDDLE = re.compile(r"</reasoning>\s*<answer>")
 # What each layout earns when followed.
-THINK_FORMAT_SCORE = 1.0
+THINK_ANSWER_FORMAT_SCORE = 1.0
 STRICT_FORMAT_SCORE = 0.5
 SOFT_FORMAT_SCORE = 0.5
 
 
-@reward(max_score=THINK_FORMAT_SCORE)
-def think_format_reward(completions: list[Any], **kwargs: Any) -> list[float]:
+@reward(max_score=THINK_ANSWER_FORMAT_SCORE)
+def think_answer_format_reward(completions: list[Any], **kwargs: Any) -> list[float]:
     """1.0 for ``<think>...</think>`` then ``<answer>...</answer>`` and nothing after, else 0.0.
 
     The opening ``<think>`` may be missing (the prompt prefilled it) and may follow a short
@@ -46,14 +47,14 @@ def think_format_reward(completions: list[Any], **kwargs: Any) -> list[float]:
     Returns:
         One float per completion.
 
-    >>> think_format_reward(["I add them.</think>\\n<answer>3 + 4</answer>",
-    ...                      "<answer>7</answer>", "<think>a</think><answer>1</answer> extra"])
+    >>> think_answer_format_reward(["I add them.</think>\\n<answer>3 + 4</answer>",
+    ...                             "<answer>7</answer>", "<think>a</think><answer>1</answer> extra"])
     [1.0, 0.0, 0.0]
     """
-    return score_each(completions, _think_format_score)
+    return score_each(completions, _think_answer_format_score)
 
 
-def _think_format_score(text: str) -> float:
+def _think_answer_format_score(text: str) -> float:
     tags = _first_tags(_THINK_TAGS, text, 5)
     names = [m.group(0) for m in tags]
     if names[:1] == ["<think>"]:
@@ -62,7 +63,7 @@ def _think_format_score(text: str) -> float:
         return 0.0
     between = text[tags[0].end() : tags[1].start()]
     after = text[tags[2].end() :]
-    return THINK_FORMAT_SCORE if not between.strip() and not after.strip() else 0.0
+    return THINK_ANSWER_FORMAT_SCORE if not between.strip() and not after.strip() else 0.0
 
 
 def _first_tags(pattern: re.Pattern, text: str, limit: int) -> list[re.Match]:

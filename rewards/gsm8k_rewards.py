@@ -1,28 +1,25 @@
-"""GSM8K rewards: is the number in the last ``<answer>`` the gold number?
+"""Rewards for a number in ``<answer>`` tags (GSM8K, arithmetic): is it the gold number?
 
-``gsm8k_correctness_reward`` compares numbers, not strings (``NUMBER_IN_ANSWER_TAG`` in
-``rewards.parsers``): ``72``, ``72.0``, ``$72`` and `` 72 `` all match a gold ``72``,
-``1,000`` matches ``1000``, while ``4720`` does not match ``472``. ``int_reward`` pays for
-an answer that is a bare integer; ``answer_digits_reward`` gives partial credit for the digits
-of an integer answer that are right, so a group of wrong answers still tells GRPO which are
-closer.
+``number_correctness_reward`` compares numbers, not strings (``NUMBER_IN_ANSWER_TAG`` in
+``rewards.parsers``, numbers as ``rewards.numbers`` defines them): ``72``, ``72.0``, ``$72``
+and `` 72 `` all match a gold ``72``, ``1,000`` matches ``1000``, while ``4720`` does not
+match ``472``. ``int_reward`` pays for an answer that is a bare integer;
+``answer_digits_reward`` gives partial credit for the digits of an integer answer that are
+right, so a group of wrong answers still tells GRPO which are closer.
 
->>> gsm8k_correctness_reward(["<answer>\\n$1,080.00\\n</answer>"], answer=["1080"])
+>>> number_correctness_reward(["<answer>\\n$1,080.00\\n</answer>"], answer=["1080"])
 [2.0]
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from rewards.numbers import MAX_NUMBER_CHARS, parse_number
+from rewards.numbers import parse_integer, parse_number
 from rewards.parsers import NUMBER_IN_ANSWER_TAG
 from rewards.scoring import reward, score_each
-from rewards.text import extract_answer
 
-_INTEGER = re.compile(r"-?[0-9]+")
-# What a correct GSM8K answer earns (the GRPO GSM8K recipe's weighting).
+# What a correct answer earns (the GRPO GSM8K recipe's weighting).
 CORRECT_SCORE = 2.0
 # What a bare-integer answer earns.
 INT_SCORE = 0.5
@@ -31,7 +28,7 @@ DIGITS_SCORE = 1.0
 
 
 @reward(max_score=CORRECT_SCORE)
-def gsm8k_correctness_reward(completions: list[Any], answer: list[str] | None = None, **kwargs: Any) -> list[float]:
+def number_correctness_reward(completions: list[Any], answer: list[str] | None = None, **kwargs: Any) -> list[float]:
     """2.0 when the last ``<answer>`` content equals the gold ``answer`` as a number, else 0.0.
 
     Thousands commas, a ``$`` sign, trailing zero decimals and surrounding whitespace are
@@ -44,8 +41,8 @@ def gsm8k_correctness_reward(completions: list[Any], answer: list[str] | None = 
     Returns:
         One float per completion.
 
-    >>> gsm8k_correctness_reward(["<answer>72.0</answer>", "<answer>4720</answer>", "72"],
-    ...                          answer=["72", "472", "72"])
+    >>> number_correctness_reward(["<answer>72.0</answer>", "<answer>4720</answer>", "72"],
+    ...                           answer=["72", "472", "72"])
     [2.0, 0.0, 0.0]
     """
     return score_each(completions, _correctness_score, answer)
@@ -67,8 +64,7 @@ def int_reward(completions: list[Any], **kwargs: Any) -> list[float]:
 
 
 def _int_score(text: str) -> float:
-    content = extract_answer(text)
-    return INT_SCORE if content is not None and _INTEGER.fullmatch(content.strip()) else 0.0
+    return INT_SCORE if parse_integer(NUMBER_IN_ANSWER_TAG.strict(text)) is not None else 0.0
 
 
 @reward(max_score=DIGITS_SCORE)
@@ -77,10 +73,9 @@ def answer_digits_reward(completions: list[Any], answer: list[str] | None = None
 
     Both numbers are written without sign or leading zeros and right-aligned; every place of
     the longer one counts, so a missing or extra digit is a wrong place (``85`` against ``185``:
-    2 of 3). 1.0 exactly when the integers are equal. 0.0 when the answer is not an integer
-    (digits with an optional minus, surrounding whitespace allowed), longer than any number
-    the rewards read (``MAX_NUMBER_CHARS``), when the signs differ, or when the gold answer is
-    not an integer.
+    2 of 3). 1.0 exactly when the integers are equal. 0.0 when the answer is not a bare
+    integer, when the signs differ, or when the gold answer is not an integer; neither is
+    read past the bound of every number (``rewards.numbers.MAX_NUMBER_CHARS``).
 
     Args:
         completions: strings or conversational message lists.
@@ -97,14 +92,10 @@ def answer_digits_reward(completions: list[Any], answer: list[str] | None = None
 
 
 def _digits_score(text: str, gold: Any) -> float:
-    content = NUMBER_IN_ANSWER_TAG.strict(text)
-    expected = parse_number(gold)
-    if content is None or expected is None or expected != expected.to_integral_value():
+    got, expected = parse_integer(NUMBER_IN_ANSWER_TAG.strict(text)), parse_number(gold)
+    if got is None or expected is None or expected != expected.to_integral_value():
         return 0.0
-    content = content.strip()
-    if not _INTEGER.fullmatch(content) or len(content) > MAX_NUMBER_CHARS:  # as parse_number bounds it
-        return 0.0
-    got, want = int(content), int(expected)
+    want = int(expected)
     if (got < 0) != (want < 0):
         return 0.0
     a, b = str(abs(got)), str(abs(want))

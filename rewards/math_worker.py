@@ -4,8 +4,9 @@ math-verify bounds its own work with SIGALRM, which only works on a process's ma
 and cannot stop a runaway big-number computation from outside. Here it always runs on the
 main thread of a process of its own, which the parent kills when it overruns.
 
-Protocol: after start it prints ``{"ready": true}``; then for each input line
-``{"gold": str, "answer": str}`` it prints ``{"score": float}``.
+Protocol: after start (and one check, so the first real one is as fast as any) it prints
+``{"ready": true}``; then for each input line ``{"gold": str, "answer": str}`` it prints
+``{"score": float}``, and for ``{"ping": true}`` (the parent's "are you alive?") ``{"pong": true}``.
 Run by ``rewards.math_rewards``; ``python -m rewards.math_worker`` starts it by hand.
 """
 
@@ -36,9 +37,13 @@ def main() -> None:
         answer_parsed = parse(answer, extraction_config=answer_config, extraction_mode="first_match")
         return 1.0 if verify(gold_parsed, answer_parsed) else 0.0
 
+    score("$1$", r"$\boxed{1}$")  # the first check is slow (lazy set-up): pay it before "ready"
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:
         request = json.loads(line)
+        if request.get("ping"):
+            print(json.dumps({"pong": True}), flush=True)
+            continue
         print(json.dumps({"score": score(request["gold"], request["answer"])}), flush=True)
 
 

@@ -31,17 +31,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from rewards.arithmetic import MAX_EXPRESSION_CHARS, MAX_LITERAL_DIGITS, check_equation, parse_expression
+from rewards.expressions import MAX_EXPRESSION_CHARS, MAX_LITERAL_DIGITS, check_equation, parse_expression
 from rewards.latex import latex_to_expression
-from rewards.numbers import last_number, normalize_number, parse_number
+from rewards.numbers import MINUS_SIGNS, last_number, normalize_number, parse_integer, parse_number
 from rewards.scoring import as_int, as_int_list
 from rewards.text import MAX_TEXT_CHARS, extract_answer, extract_boxed
 
 # A maximal run of plain-equation characters (no newline: one line holds one equation).
 # The set reads the same reversed, so the runs can be found from the end of the text.
-_EQUATION_RUN = re.compile(r"[0-9+\-*/×÷−()= \t]+")
+_EQUATION_RUN = re.compile(rf"[0-9+*/×÷()= \t{re.escape(MINUS_SIGNS)}]+")
 _LITERAL = re.compile(r"[0-9]+")
-_BARE_INTEGER = re.compile(r"-?[0-9]+")
+_ASCII_OPERATORS = str.maketrans({"×": "*", "÷": "/"} | dict.fromkeys(MINUS_SIGNS, "-"))
 
 
 def _readable(text: Any) -> bool:
@@ -98,9 +98,9 @@ def normalize_expression(expr: Any) -> str | None:
     """
     if not isinstance(expr, str):
         return None
-    text = "".join(expr.split()).replace("×", "*").replace("÷", "/").replace("−", "-")
+    text = "".join(expr.split()).translate(_ASCII_OPERATORS)
     left, equals, right = text.partition("=")
-    if equals and _BARE_INTEGER.fullmatch(left) and not _BARE_INTEGER.fullmatch(right) and "=" not in right:
+    if equals and parse_integer(left) is not None and parse_integer(right) is None and "=" not in right:
         return right or None
     return left or None
 

@@ -50,10 +50,10 @@ def reward(*, max_score: float) -> Callable[[F], F]:
 
 def score_each(completions: Any, score: Callable[..., float], *columns: Any) -> list[float]:
     """Returns ``[score(text, *row) for each completion]`` with 0.0 for bad input."""
-    completions = _as_list(completions)
+    completions = as_list(completions)
     if completions is None:
         return []
-    columns = tuple(_as_list(column) for column in columns)
+    columns = tuple(as_list(column) for column in columns)
     scores = []
     for index, completion in enumerate(completions):
         row = [_column_value(column, index) for column in columns]
@@ -89,8 +89,13 @@ def plain_value(value: Any) -> Any:
         return value
 
 
-def _as_list(column: Any) -> list | tuple | None:
-    """A column as a list: lists and tuples as they are, arrays and Series via ``.tolist()``."""
+def as_list(column: Any) -> list | tuple | None:
+    """A column (or the completions) as a list: lists and tuples as they are, arrays and
+    Series via ``.tolist()``; None for a string or anything that is not a sequence.
+
+    >>> as_list(("a", "b")), as_list("ab"), as_list(None)
+    (('a', 'b'), None, None)
+    """
     if type(column) in (list, tuple):
         return column
     if column is None or isinstance(column, (str, bytes)):

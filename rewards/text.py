@@ -13,6 +13,7 @@ scores is exactly what evaluation counts. Every function takes untrusted text an
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 # Completions longer than this (a megabyte) are treated as hostile and score 0.0. R1-style
@@ -102,7 +103,7 @@ def extract_boxed(text: str) -> str | None:
     # Scan each box (last first) only up to the next box that failed to close: a box that is
     # still open there can never close, so the whole search stays linear in the text.
     limit = len(text)
-    for box in reversed(list(_BOXED.finditer(text))):
+    for box in _boxes_from_the_end(text):
         depth = 0
         for brace in _BRACE.finditer(text, box.end() - 1, limit):
             depth += 1 if brace.group() == "{" else -1
@@ -110,6 +111,16 @@ def extract_boxed(text: str) -> str | None:
                 return text[box.end() : brace.start()]
         limit = box.start()
     return None
+
+
+def _boxes_from_the_end(text: str) -> Iterator[re.Match]:
+    """Each ``\\boxed{`` of ``text``, last first, found without listing them all."""
+    end = len(text)
+    while (start := text.rfind("\\boxed", 0, end)) >= 0:
+        box = _BOXED.match(text, start)
+        if box is not None:
+            yield box
+        end = start
 
 
 _BOXED = re.compile(r"\\boxed *\{")

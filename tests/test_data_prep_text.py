@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from data_prep import (
-    PREFILLS,
     PROMPT_STYLES,
     arithmetic_dataset,
     arithmetic_rows,
@@ -27,31 +26,27 @@ ROOT = Path(__file__).resolve().parents[1]
 # --- prompts ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "style, roles, prefill",
-    [
-        ("qwen_think", ["system", "user", "assistant"], "Let me solve this step by step.\n<think>"),
-        ("r1_boxed", ["user"], ""),  # R1-distill models take no system prompt
-        ("gsm8k_xml", ["system", "user"], ""),
-        ("answer_only", ["system", "user", "assistant"], "<answer>"),
-        ("answer_only_noprefill", ["system", "user"], ""),
-        ("think_answer", ["system", "user", "assistant"], "<think>"),  # compact CPU-demo format
-    ],
-)
+STYLES = [
+    # (style, message roles, prefill)
+    ("qwen_think", ["system", "user", "assistant"], "Let me solve this step by step.\n<think>"),
+    ("r1_boxed", ["user"], ""),  # R1-distill models take no system prompt
+    ("gsm8k_xml", ["system", "user"], ""),
+    ("answer_only", ["system", "user", "assistant"], "<answer>"),
+    ("think_answer", ["system", "user", "assistant"], "<think>"),  # compact CPU-demo format
+]
+
+
+@pytest.mark.parametrize("style, roles, prefill", STYLES)
 def test_style_structure(style, roles, prefill):
     for fields in ({"nums": [3, 5, 2], "target": 16}, {"question": "What is 2 + 2?"}):
         messages = build_prompt(style, **fields)
         assert [m["role"] for m in messages] == roles
         assert all(set(m) == {"role", "content"} and m["content"] for m in messages)
-        assert prefill_of(messages) == prefill == PREFILLS[style]
+        assert prefill_of(messages) == prefill
 
 
-def test_every_style_is_tested_and_registered():
-    assert (
-        set(PROMPT_STYLES)
-        == set(PREFILLS)
-        == {"qwen_think", "r1_boxed", "gsm8k_xml", "answer_only", "answer_only_noprefill", "think_answer"}
-    )
+def test_every_style_has_a_structure_test():
+    assert {style for style, _, _ in STYLES} == set(PROMPT_STYLES)
 
 
 def test_think_answer_is_short_and_asks_for_the_number_in_tags():
@@ -188,7 +183,7 @@ def test_arithmetic_digits_and_seed():
 
 
 def test_arithmetic_dataset_schema():
-    data = arithmetic_dataset(3, seed=0, prompt_style="answer_only_noprefill")
+    data = arithmetic_dataset(3, seed=0, prompt_style="gsm8k_xml")
     assert data.column_names == ["question", "answer", "prompt"]
     assert data[0]["prompt"][-1] == {"role": "user", "content": data[0]["question"]}
 

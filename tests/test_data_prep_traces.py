@@ -18,20 +18,18 @@ from data_prep import (
     gsm8k_fixture,
     gsm8k_trace,
     prefill_of,
-    sft_example,
-    trace,
 )
-from data_prep.columns import question_lines
 from data_prep.traces import countdown_misses
+from data_prep.written_arithmetic import question_lines
 from rewards import (
     boxed_countdown_reward,
     countdown_reward,
     evaluate_expression,
-    gsm8k_correctness_reward,
     int_reward,
+    number_correctness_reward,
     soft_format_reward,
     strict_format_reward,
-    think_format_reward,
+    think_answer_format_reward,
     xmlcount_reward,
 )
 
@@ -43,10 +41,10 @@ def as_completion(text: str) -> list[list[dict[str, str]]]:
 def number_scores(text: str, style: str, answer: str) -> list[float]:
     """Every reward of a number-answer style, in a fixed order."""
     c = as_completion(text)
-    scores = [gsm8k_correctness_reward(c, answer=[answer])[0], int_reward(c)[0]]
+    scores = [number_correctness_reward(c, answer=[answer])[0], int_reward(c)[0]]
     if style == "gsm8k_xml":
         return scores + [xmlcount_reward(c)[0], soft_format_reward(c)[0], strict_format_reward(c)[0]]
-    return scores + [think_format_reward(c)[0]]
+    return scores + [think_answer_format_reward(c)[0]]
 
 
 FULL = {"gsm8k_xml": [2.0, 0.5, 0.5, 0.5, 0.5], "think_answer": [2.0, 0.5, 1.0], "qwen_think": [2.0, 0.5, 1.0]}
@@ -201,7 +199,7 @@ def test_arithmetic_traces_score_full_marks(style, options):
         text = arithmetic_trace(row, style)
         assert text.startswith(prefill_of(row["prompt"]))
         assert number_scores(text, style, row["answer"]) == FULL[style], text
-        assert trace(dict(row), style) == text  # deterministic, same through the dispatcher
+        assert arithmetic_trace(dict(row), style) == text  # deterministic
 
 
 @pytest.mark.parametrize("split", ["train", "test"])
@@ -212,7 +210,7 @@ def test_gsm8k_traces_score_full_marks(split, style):
         assert text.startswith(prefill_of(row["prompt"]))
         assert row["solution"] in text and "<<" not in text and "####" not in text
         assert number_scores(text, style, row["answer"]) == FULL[style], text
-        assert trace(row, style) == text
+        assert gsm8k_trace(dict(row), style) == text  # deterministic
 
 
 def test_gsm8k_xml_trace_layout():
@@ -274,12 +272,12 @@ def test_countdown_traces_score_full_marks_and_check_out(style, options):
         assert text.startswith(prefill_of(row["prompt"]))
         c, columns = as_completion(text), {"target": [row["target"]], "nums": [row["nums"]]}
         if style == "qwen_think":
-            assert countdown_reward(c, **columns) == [1.0] and think_format_reward(c) == [1.0], text
+            assert countdown_reward(c, **columns) == [1.0] and think_answer_format_reward(c) == [1.0], text
         else:
             assert boxed_countdown_reward(c, **columns) == [1.0] and "<think>" not in text, text
         check_countdown_reasoning(text, row)
         assert set(re.findall(r" ([-+*/]) ", text)) <= allowed  # tries use allowed operators only
-        assert trace(dict(row), style) == text
+        assert countdown_trace(dict(row), style) == text  # deterministic
 
 
 def test_a_lone_number_needs_no_search():
@@ -307,15 +305,16 @@ def test_misses_are_near_and_deterministic(nums, target, misses):
     assert found == misses == [(m.text, m.value) for m in countdown_misses(nums, target)]
 
 
-# --- errors, SFT pairs, lengths ---------------------------------------------------------------
+# --- errors, lengths ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    "row, style",
+    "make, row, style",
     [
-        ({"question": "What is 2 + 2?", "answer": "5"}, "think_answer"),  # wrong gold answer
-        ({"question": "What is 2 + 2?", "answer": "4"}, "r1_boxed"),  # no number style
+        (arithmetic_trace, {"question": "What is 2 + 2?", "answer": "5"}, "think_answer"),  # wrong gold answer
+        (arithmetic_trace, {"question": "What is 2 + 2?", "answer": "4"}, "r1_boxed"),  # no number style
         (
+            arithmetic_trace,
             {
                 "question": "What is 2 + 2?",
                 "answer": "4",
@@ -323,26 +322,19 @@ def test_misses_are_near_and_deterministic(nums, target, misses):
             },
             "think_answer",
         ),  # prompt of another style
-        ({"nums": [3, 5], "target": 8}, "think_answer"),  # countdown in a number style
-        ({"nums": [1, 1], "target": 5}, "qwen_think"),  # unsolvable
-        ({"nums": [3, 5], "target": 8, "solution": "3 * 5"}, "qwen_think"),  # wrong solution
-        ({"nums": [3, 5], "target": 8, "solution": "3 + 5 +"}, "qwen_think"),  # unreadable solution
-        ({"nums": [1] * 7, "target": 7}, "qwen_think"),  # too many numbers
-        ({"solution": "<answer>1</answer>", "answer": "1"}, "gsm8k_xml"),  # solution with a tag
-        ({"text": "hello"}, "gsm8k_xml"),  # unknown kind of row
+        (arithmetic_trace, {"question": "How much is 2 and 2?", "answer": "4"}, "think_answer"),  # unreadable question
+        (countdown_trace, {"nums": [3, 5], "target": 8}, "think_answer"),  # countdown in a number style
+        (countdown_trace, {"nums": [1, 1], "target": 5}, "qwen_think"),  # unsolvable
+        (countdown_trace, {"nums": [3, 5], "target": 8, "solution": "3 * 5"}, "qwen_think"),  # wrong solution
+        (countdown_trace, {"nums": [3, 5], "target": 8, "solution": "3 + 5 +"}, "qwen_think"),  # unreadable solution
+        (countdown_trace, {"nums": [1] * 7, "target": 7}, "qwen_think"),  # too many numbers
+        (gsm8k_trace, {"solution": "<answer>1</answer>", "answer": "1"}, "gsm8k_xml"),  # solution with a tag
+        (gsm8k_trace, {"question": "What is 2 + 2?", "answer": "4"}, "gsm8k_xml"),  # no worked solution
     ],
 )
-def test_bad_rows_raise(row, style):
+def test_bad_rows_raise(make, row, style):
     with pytest.raises(ValueError):
-        trace(row, style)
-
-
-def test_sft_example_drops_the_prefill_message():
-    row = arithmetic_rows(1, seed=0, prompt_style="think_answer")[0]
-    example = sft_example(row, "think_answer")
-    assert example["prompt"] == row["prompt"][:-1]
-    assert example["completion"] == [{"role": "assistant", "content": trace(row, "think_answer")}]
-    assert sft_example(gsm8k_fixture()[0], "gsm8k_xml")["prompt"] == gsm8k_fixture()[0]["prompt"]
+        make(row, style)
 
 
 _ROUGH_TOKEN = re.compile(r"</|[A-Za-z]+|\S| (?=[0-9])|\n")

@@ -18,6 +18,8 @@ TAGGED = [
     ("<answer>24 = (6 - 2) * 6</answer>", 24, N24, 0.0),  # leading "N =" is not allowed
     ("<answer>(6 - 2) * 6 = 24 = 24</answer>", 24, N24, 0.0),  # only one "="
     ("<answer>(6 − 2) × 6</answer>", 24, N24, 1.0),  # typographic minus and times
+    ("<answer>(6 – 2) * 6 = 24</answer>", 24, N24, 1.0),  # an en dash is a minus sign too (rewards.numbers)
+    ("<answer>6 * (–2 + 6)</answer>", 24, N24, 0.0),  # ... and still never a unary one
     ("<answer>36 ÷ 3 + 12</answer>", 24, [3, 12, 36], 1.0),  # typographic division
     ("<answer>6 / (1 - 3 / 4)</answer>", 24, [1, 3, 4, 6], 1.0),  # exact rational intermediate values
     ("<answer>6 * 6 - 2</answer>", 24, N24, 0.0),  # wrong value

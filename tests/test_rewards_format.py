@@ -2,7 +2,7 @@
 
 import pytest
 
-from rewards import soft_format_reward, strict_format_reward, think_format_reward, xmlcount_reward
+from rewards import soft_format_reward, strict_format_reward, think_answer_format_reward, xmlcount_reward
 
 THINK = [
     # (completion, expected)
@@ -24,7 +24,7 @@ THINK = [
 
 @pytest.mark.parametrize("completion,expected", THINK)
 def test_think_format_table(completion, expected):
-    assert think_format_reward([completion]) == [expected]
+    assert think_answer_format_reward([completion]) == [expected]
 
 
 GOOD = "<reasoning>\nStep 1: 60 / 5 = 12.\nStep 2: 12 * 6 = 72.\n</reasoning>\n<answer>\n72\n</answer>\n"

@@ -53,6 +53,11 @@ PIECES = st.sampled_from(
         "24",
         "[",
         "]",
+        "e",  # exponent forms, powers, typographic minus signs: what rewards.numbers reads whole
+        "^",
+        "²",
+        "−",
+        "–",
     ]
 )
 HOSTILE_TEXT = st.one_of(
@@ -101,6 +106,9 @@ FAMILIES = {
     "equals chain": lambda n: "1=" * (n // 2),
     "numbers in words": lambda n: "x 1,234 -5 " * (n // 11),
     "minus signs": lambda n: "-" * n,
+    "typographic minus signs": lambda n: "−–" * (n // 2),
+    "dotted digits": lambda n: "1." * (n // 2),
+    "exponents": lambda n: "1e1^2" * (n // 5),
     "blank reasoning": lambda n: "<reasoning>\n" + "\n" * n + "</reasoning>\n<answer>\n72\n</answer>x",
 }
 SMALL = 60_000

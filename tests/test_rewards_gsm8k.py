@@ -2,7 +2,7 @@
 
 import pytest
 
-from rewards import answer_digits_reward, gsm8k_correctness_reward, int_reward
+from rewards import answer_digits_reward, int_reward, number_correctness_reward
 
 
 def wrap(answer: str) -> str:
@@ -36,7 +36,7 @@ CORRECTNESS = [
 
 @pytest.mark.parametrize("text,gold,expected", CORRECTNESS)
 def test_correctness_table(text, gold, expected):
-    assert gsm8k_correctness_reward([wrap(text)], answer=[gold]) == [expected]
+    assert number_correctness_reward([wrap(text)], answer=[gold]) == [expected]
 
 
 @pytest.mark.parametrize(
@@ -50,11 +50,11 @@ def test_correctness_table(text, gold, expected):
     ],
 )
 def test_correctness_reads_last_closed_answer(completion, expected):
-    assert gsm8k_correctness_reward([completion], answer=["72"]) == [expected]
+    assert number_correctness_reward([completion], answer=["72"]) == [expected]
 
 
 def test_gold_may_be_a_number():
-    assert gsm8k_correctness_reward([wrap("72"), wrap("72")], answer=[72, 72.0]) == [2.0, 2.0]
+    assert number_correctness_reward([wrap("72"), wrap("72")], answer=[72, 72.0]) == [2.0, 2.0]
 
 
 INTS = [

@@ -9,11 +9,11 @@ from rewards import (
     free_boxed_countdown_reward,
     free_countdown_reward,
     free_number_reward,
-    gsm8k_correctness_reward,
     int_reward,
+    number_correctness_reward,
     soft_format_reward,
     strict_format_reward,
-    think_format_reward,
+    think_answer_format_reward,
     xmlcount_reward,
 )
 
@@ -41,7 +41,7 @@ COUNTDOWN = {"target": [24], "nums": [[2, 6, 6]]}
 CASES = [
     # (reward, completion, columns, full marks)
     (countdown_reward, f"<think>\n{LONG}\n</think>\n<answer>(6 - 2) * 6</answer>", COUNTDOWN, 1.0),  # tagged equation
-    (think_format_reward, f"<think>\n{LONG}\n</think>\n<answer>(6 - 2) * 6</answer>", {}, 1.0),  # think layout
+    (think_answer_format_reward, f"<think>\n{LONG}\n</think>\n<answer>(6 - 2) * 6</answer>", {}, 1.0),  # think layout
     (boxed_countdown_reward, f"{LONG}\n</think>\nSo $\\boxed{{(6 - 2) \\times 6}}$.", COUNTDOWN, 1.0),  # boxed LaTeX
     (free_countdown_reward, f"{LONG}\nSo (6 - 2) * 6 = 24.", COUNTDOWN, 1.0),  # format-free equation
     (
@@ -51,7 +51,7 @@ CASES = [
         1.0,
     ),  # format-free box
     (
-        gsm8k_correctness_reward,
+        number_correctness_reward,
         f"<reasoning>\n{LONG}\n</reasoning>\n<answer>\n72\n</answer>\n",
         {"answer": ["72"]},
         2.0,

@@ -1,8 +1,13 @@
 """math_accuracy_reward: math-verify answers, bounded in time per completion and per call, from any thread."""
 
+import os
 import pickle
+import signal
+import subprocess
+import sys
 import threading
 import time
+import warnings
 
 import pytest
 
@@ -21,6 +26,12 @@ CASES = [
     (r"$\boxed{73}$", "72", 0.0),  # wrong
     ("no answer at all", "72", 0.0),  # nothing to read
     (r"$\boxed{72}$", "", 0.0),  # empty gold
+    (r"$\boxed{72}$", 72, 1.0),  # an int gold is its number
+    (r"$\boxed{72}$", 73, 0.0),  # ... and still has to match
+    (r"$\boxed{\frac{1}{2}}$", 0.5, 1.0),  # a float gold too
+    (r"$\boxed{1}$", True, 0.0),  # a bool is not a number
+    (r"$\boxed{1}$", 10**50, 0.0),  # nor is an int past every number's bound
+    (r"$\boxed{72}$", None, 0.0),  # no gold
 ]
 
 
@@ -116,3 +127,74 @@ def test_two_threads_do_not_wait_for_each_other():
     assert all(seconds < 3.0 + MARGIN_SECONDS for seconds in elapsed.values())  # each within its own budget
     assert all(scores[:16] == [0.0] * 16 for scores in results.values())
     assert math_accuracy_reward([r"$\boxed{5}$"], solution=["$5$"]) == [1.0]  # and the pool still works
+
+
+# --- children that die: replaced, never an exception -------------------------------------------
+
+POOL = rewards.math_rewards._POOL
+# Budgets for the fault tests: a replacement child has to start (seconds, on a busy machine), and
+# only correctness is checked here, not time.
+PATIENT = MathAccuracyReward(timeout_seconds=10.0, call_timeout_seconds=120.0)
+
+
+def _kill(worker, wait=True):
+    os.kill(worker.process.pid, signal.SIGKILL)
+    if wait:
+        worker.process.wait()
+
+
+def test_a_spare_that_dies_before_it_is_ready_is_replaced():
+    _warm_up()
+    POOL.close()  # no idle children: the next one handed out starts a fresh spare
+    held = POOL.acquire()
+    (spare,) = POOL._idle
+    _kill(spare)  # dead long before it could print "ready"
+    assert held.wait_ready(120) == "ready"
+    POOL.release(held)
+    reward = MathAccuracyReward(timeout_seconds=1.0, call_timeout_seconds=120.0)
+    # the held child overruns on the first completion; the dead spare must not be what takes over
+    assert reward([HOSTILE, r"$\boxed{3}$"], solution=["$1$", "$3$"]) == [0.0, 1.0]
+
+
+@pytest.mark.parametrize("wait", [True, False], ids=["reaped", "still dying"])
+def test_idle_children_killed_between_calls_are_not_handed_out(wait):
+    _warm_up()
+    assert POOL._idle
+    for worker in list(POOL._idle):
+        _kill(worker, wait)
+    assert PATIENT([r"$\boxed{3}$"], solution=["$3$"]) == [1.0]
+
+
+def test_a_child_that_dies_while_checking_is_replaced_and_the_completion_retried():
+    _warm_up()
+    worker = POOL._idle[0]  # the next one handed out
+    assert worker.ready
+    worker.kill()
+    # in its place: a child that answers the ping, then takes the completion and exits without a reply
+    script = "import sys; sys.stdin.readline(); print('{\"pong\": true}', flush=True); sys.stdin.readline()"
+    worker.process = subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert PATIENT([r"$\boxed{3}$"], solution=["$3$"]) == [1.0]
+
+
+@pytest.mark.parametrize(
+    "executable",
+    [
+        "/bin/false",  # every child exits at once
+        "/nonexistent/python",  # no child can be started at all
+    ],
+)
+def test_children_that_never_start_warn_and_score_zero(monkeypatch, executable):
+    _warm_up()
+    POOL.close()
+    monkeypatch.setattr(sys, "executable", executable)
+    try:
+        with pytest.warns(RuntimeWarning, match="did not start"):
+            assert MathAccuracyReward()([r"$\boxed{3}$"] * 2, solution=["$3$"] * 2) == [0.0, 0.0]
+    finally:
+        POOL.close()
+    monkeypatch.undo()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a pool that starts again says nothing
+        assert PATIENT([r"$\boxed{3}$"], solution=["$3$"]) == [1.0]

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rewards import MAX_SCORES, REWARDS, MathAccuracyReward, get_reward, reward
+from rewards import REWARDS, MathAccuracyReward, get_reward, reward
 
 COLUMNS = {"target": [24], "nums": [[2, 6, 6]], "answer": ["72"], "solution": ["$72$"]}
 GSM8K_GOOD = "<reasoning>\n60 / 5 = 12, 12 * 6 = 72\n</reasoning>\n<answer>\n72\n</answer>\n"
@@ -12,8 +12,8 @@ BEST = {
     # reward name: a correct, well-formed completion for COLUMNS
     "countdown": "<think>6 - 2 = 4</think>\n<answer>(6 - 2) * 6</answer>",
     "boxed_countdown": r"so $\boxed{(6 - 2) \times 6}$",
-    "think_format": "<think>6 - 2 = 4</think>\n<answer>(6 - 2) * 6</answer>",
-    "gsm8k_correctness": GSM8K_GOOD,
+    "think_answer_format": "<think>6 - 2 = 4</think>\n<answer>(6 - 2) * 6</answer>",
+    "number_correctness": GSM8K_GOOD,
     "int": GSM8K_GOOD,
     "answer_digits": GSM8K_GOOD,
     "strict_format": GSM8K_GOOD,
@@ -28,8 +28,8 @@ EXPECTED_MAX = {
     # the numbers the recipes were tuned with
     "countdown": 1.0,
     "boxed_countdown": 1.0,
-    "think_format": 1.0,
-    "gsm8k_correctness": 2.0,
+    "think_answer_format": 1.0,
+    "number_correctness": 2.0,
     "int": 0.5,
     "answer_digits": 1.0,
     "strict_format": 0.5,
@@ -51,7 +51,7 @@ def test_max_score_is_what_a_correct_completion_earns(name):
     fn = get_reward(name)
     if name == "math_accuracy":
         pytest.importorskip("math_verify")
-    assert fn.max_score == EXPECTED_MAX[name] == MAX_SCORES[name]
+    assert fn.max_score == EXPECTED_MAX[name]
     assert fn([BEST[name]], **COLUMNS) == [fn.max_score]
 
 

@@ -11,8 +11,8 @@ from rewards import (
     boxed_countdown_reward,
     countdown_reward,
     free_number_reward,
-    gsm8k_correctness_reward,
     math_accuracy_reward,
+    number_correctness_reward,
     parse_number,
 )
 from rewards.scoring import as_int, as_int_list
@@ -82,14 +82,14 @@ GSM8K_GOLD = [
 
 
 @pytest.mark.parametrize("gold,expected", GSM8K_GOLD)
-def test_gsm8k_reads_numpy_gold(gold, expected):
-    assert gsm8k_correctness_reward(["<answer>72</answer>"], answer=[gold]) == [expected]
+def test_number_rewards_read_numpy_gold(gold, expected):
+    assert number_correctness_reward(["<answer>72</answer>"], answer=[gold]) == [expected]
     assert free_number_reward(["so 72"], answer=[gold]) == [expected / 2]
 
 
-def test_gsm8k_gold_column_as_array():
-    assert gsm8k_correctness_reward(["<answer>72</answer>"] * 2, answer=np.array(["72", "73"])) == [2.0, 0.0]
-    assert gsm8k_correctness_reward(["<answer>72</answer>"] * 2, answer=pd.Series([72, 72])) == [2.0, 2.0]
+def test_number_gold_column_as_array():
+    assert number_correctness_reward(["<answer>72</answer>"] * 2, answer=np.array(["72", "73"])) == [2.0, 0.0]
+    assert number_correctness_reward(["<answer>72</answer>"] * 2, answer=pd.Series([72, 72])) == [2.0, 2.0]
 
 
 def test_helpers_and_parsers_read_numpy():
@@ -103,3 +103,12 @@ def test_helpers_and_parsers_read_numpy():
 def test_math_accuracy_reads_numpy_solution():
     pytest.importorskip("math_verify")
     assert math_accuracy_reward([r"$\boxed{4}$"], solution=np.array(["$4$"])) == [1.0]
+    assert math_accuracy_reward([r"$\boxed{4}$"] * 2, solution=np.array([4, 5])) == [1.0, 0.0]  # numpy ints
+    assert math_accuracy_reward([r"$\boxed{4}$"], solution=[np.int64(4)]) == [1.0]
+
+
+@pytest.mark.parametrize("make", [np.array, pd.Series], ids=["array", "Series"])
+def test_math_accuracy_reads_completions_as_an_array(make):
+    pytest.importorskip("math_verify")
+    completions = make([r"$\boxed{4}$", r"$\boxed{5}$"])
+    assert math_accuracy_reward(completions, solution=["$4$", "$4$"]) == [1.0, 0.0]

@@ -28,6 +28,8 @@ NUMBER_LENIENT = [
     ("-5", "-5", "-5"),  # a leading minus is a sign
     ("it is -$5.", "-$5", "-5"),  # a signed amount of money
     ("10-3", "3", "3"),  # a minus after a number is binary
+    ("x = −3", "−3", "-3"),  # U+2212 is a minus sign (see tests/test_rewards_numbers.py)
+    ("it is 1e2", "1e2", "1e2"),  # not a number: read whole, so no piece of it is the answer
     ("10 - 3", "3", "3"),  # with spaces too
     ("(4)-3", "3", "3"),  # a minus after a closing parenthesis is binary
     ("between 1,2 and 3", "3", "3"),  # a list is not a thousands group
@@ -80,6 +82,7 @@ EQUATION_LENIENT = [
     ("so (6 - 2) * 6 = 24.", "(6 - 2) * 6"),  # untagged, stated result dropped
     ("<answer>(6-2)*6</answer>", "(6-2)*6"),  # tagged
     ("24 = 6 * (6 - 2)", "6 * (6 - 2)"),  # the result first
+    ("so (6 – 2) × 6 = 24", "(6 – 2) × 6"),  # typographic minus (en dash) and times
     ("(6 - 2) * 6 works. Check: 6 * 6 - 2 = 34", "6 * 6 - 2"),  # the LAST equation with the numbers, right or not
     ("6 * 6 - 2 = 34, so (6 - 2) * 6", "(6 - 2) * 6"),  # ... so the last one wins
     ("6 - 2 = 4\n4 * 6 = 24", None),  # steps, but no single equation with all numbers
@@ -136,6 +139,7 @@ def test_boxed_table(text, strict, lenient, formatted):
     [
         (" (3 + 5) × 2 = 16 ", "(3+5)*2"),  # no spaces, ASCII operators, result dropped
         ("16 = (3 + 5) * 2", "(3+5)*2"),  # a leading result dropped too
+        ("(8 − 3) × 2 = 10", "(8-3)*2"),  # every minus sign is "-"
         ("(3+5)*2 = 4*4", "(3+5)*2"),  # two expressions: the first
         ("   ", None),  # blank: no vote
         (None, None),  # no answer: no vote

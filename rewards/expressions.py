@@ -1,13 +1,14 @@
 r"""Exact, safe arithmetic for equation answers: parse, never execute.
 
 The grammar is deliberately small: whole non-negative integer literals, the binary
-operators ``+ - * /`` (the typographic ``× ÷ −`` too) and parentheses. There is no unary
+operators ``+ - * /`` (the typographic ``× ÷`` too, and every minus sign of
+``rewards.numbers.MINUS_SIGNS``: ``−``, ``–``, ...) and parentheses. There is no unary
 minus, no power, no ``//``, no decimal point and no implicit multiplication, so an answer
 like ``9**9**9`` or ``2.5*4`` is simply invalid. Values are ``fractions.Fraction``: exact,
 and bounded because every literal must be one of a few small given numbers.
 
 ``rewards.latex.latex_to_expression`` turns the LaTeX that R1-distill models write inside
-``\boxed{}`` into that grammar (it is re-exported here).
+``\boxed{}`` into that grammar.
 
 >>> evaluate_expression("(3 + 5) × 2")
 Fraction(16, 1)
@@ -21,16 +22,16 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from rewards.latex import latex_to_expression  # noqa: F401  (re-exported: its old home)
+from rewards.numbers import MINUS_SIGNS, parse_integer
 
 # Longer answers are not equations a model would write for a handful of numbers.
 MAX_EXPRESSION_CHARS = 1_000
 # Literals longer than this cannot be one of the given numbers; never convert them.
 MAX_LITERAL_DIGITS = 18
 
-_ALLOWED = re.compile(r"[0-9+\-*/×÷−()\s]*")
-_TOKEN = re.compile(r"[0-9]+|[-+*/×÷−()]")
-_OPERATOR = {"+": "+", "-": "-", "−": "-", "*": "*", "×": "*", "/": "/", "÷": "/", "(": "(", ")": ")"}
+_OPERATOR = {"+": "+", "*": "*", "×": "*", "/": "/", "÷": "/", "(": "(", ")": ")"} | dict.fromkeys(MINUS_SIGNS, "-")
+_ALLOWED = re.compile(rf"[0-9{re.escape(''.join(_OPERATOR))}\s]*")
+_TOKEN = re.compile(rf"[0-9]+|[{re.escape(''.join(_OPERATOR))}]")
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
 
 
@@ -183,9 +184,5 @@ def check_equation(answer: str, target: int, nums: list[int], *, target_first: b
     return sorted(parsed.numbers) == sorted(nums)
 
 
-_STATED = re.compile(r"\s*(-?[0-9]{1,18})\s*")
-
-
 def _states_target(text: str, target: int) -> bool:
-    match = _STATED.fullmatch(text)
-    return match is not None and int(match.group(1)) == target
+    return parse_integer(text) == target
