@@ -29,3 +29,14 @@ demo: setup
 bench: setup
 	$(PY) benchmarks/rewards.py
 	$(PY) benchmarks/grpo_step.py
+
+# make gpu-lock: the resolved closure of each GPU pin file for Colab's Python (3.12, Linux x86_64,
+# glibc 2.35), one lock file each; rerun after changing a pin (tests/test_gpu_lock.py checks both).
+.PHONY: gpu-lock
+gpu-lock: setup
+	$(PY) -m pip install -q uv==0.13.9
+	for pins in gpu_requirements gpu_requirements_t4; do \
+		UV_PYTHON_DOWNLOADS=never $(VENV)/bin/uv pip compile $$pins.txt --python-version 3.12 \
+			--python-platform x86_64-manylinux_2_35 --no-build --custom-compile-command "make gpu-lock" \
+			--quiet -o $$pins.lock || exit 1; \
+	done

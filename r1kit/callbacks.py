@@ -8,12 +8,12 @@ log history, which TensorBoard receives (``report_to``) and every checkpoint kee
   drawn from it; both are rewritten whole (atomically) at each checkpoint and at the end, so
   after a resume they hold exactly the steps the trainer's state holds.
 * ``samples.jsonl``: every completion with its prompt and rewards (as Mini-R1 logs them) and
-  ``success_samples.jsonl``: those that earned the task's full success score. TRL keeps
+  ``success_samples.jsonl``: those the task's parser reads as right and formatted. TRL keeps
   completions only for its console and wandb tables, so the kit records them where the
   public API hands them out: the reward functions, wrapped by :class:`SampleRecorder`; with
   several processes each one's completions are gathered to the main process.
 
-    recorder = SampleRecorder(run_dir, success="countdown_reward", success_score=1.0)
+    recorder = SampleRecorder(run_dir, get_task("countdown"))
     reward_funcs = [recorder.wrap(f) for f in reward_funcs]
     trainer = GRPOTrainer(..., reward_funcs=reward_funcs, callbacks=[recorder, RunFiles(run_dir), Progress()])
 """
@@ -24,7 +24,7 @@ import csv
 import functools
 import io
 import json
-import os
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -38,11 +38,15 @@ METRICS_FILE = "metrics.csv"
 PLOT_FILE = "rewards.png"
 SAMPLES_FILE = "samples.jsonl"
 SUCCESS_FILE = "success_samples.jsonl"
+# what TRL passes a reward function besides the dataset's columns
+NOT_COLUMNS = ("prompts", "completions", "completion_ids", "trainer_state", "log_extra", "log_metric")
 
 
 def is_main_process() -> bool:
-    """True in the process that writes files (the only one without ``accelerate``/``torchrun``)."""
-    return int(os.environ.get("RANK", "0")) == 0
+    """True in the process that writes files (accelerate's answer; the only process without a launcher)."""
+    from accelerate import PartialState
+
+    return PartialState().is_main_process
 
 
 def training_rows(log_history: list[dict]) -> list[dict]:
@@ -83,15 +87,12 @@ def write_run_files(run_dir: Path, log_history: list[dict], *, title: str) -> No
 
 
 class RunFiles(TrainerCallback):
-    """Keeps ``metrics.csv`` and ``rewards.png`` in step with the trainer's state: at every save and at the end."""
+    """Keeps ``metrics.csv`` and ``rewards.png`` in step with every checkpoint (the end of a run writes them once more)."""
 
     def __init__(self, run_dir: Path, title: str) -> None:
         self.run_dir, self.title = run_dir, title
 
     def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        write_run_files(self.run_dir, state.log_history, title=self.title)
-
-    def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         write_run_files(self.run_dir, state.log_history, title=self.title)
 
 
@@ -114,7 +115,9 @@ class Progress(TrainerCallback):
 
     def on_log(self, args: Any, state: Any, control: Any, logs: dict | None = None, **kwargs: Any) -> None:
         if self._bar is not None and logs:
-            shown = {key: f"{logs[key]:.3g}" for key in ("reward", "loss") if key in logs}
+            shown = {
+                key: f"{logs[key]:.3g}" for key in ("reward", "success", "informative/skipped", "loss") if key in logs
+            }
             self._bar.set_postfix(shown)
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
@@ -141,15 +144,17 @@ class SampleRecorder(TrainerCallback):
     """Records each completion with its rewards, as the reward functions see them; writes the sample files.
 
     ``wrap`` each reward function (the wrapper keeps its name, so TRL's logged metrics keep
-    theirs). At each log, the completions scored since the last one are gathered from every
-    process and the main process appends them to ``samples.jsonl`` and, when the ``success``
-    reward reached ``success_score``, to ``success_samples.jsonl``. A run that resumes first
-    drops the lines of steps after its checkpoint.
+    theirs). Each completion is also read by the task's parser once: right and formatted is a
+    success, the definition evaluation uses. At each log, the completions scored since the last
+    one are gathered from every process and the main process appends them to ``samples.jsonl``
+    and the successes to ``success_samples.jsonl``. A run that resumes first drops the lines of
+    steps after its checkpoint.
     """
 
-    def __init__(self, run_dir: Path, *, success: str, success_score: float) -> None:
-        self.run_dir, self.success, self.success_score = run_dir, success, success_score
+    def __init__(self, run_dir: Path, task: Any) -> None:
+        self.run_dir, self.task = run_dir, task
         self._rows: dict[tuple[int, int], dict] = {}  # (step, index in the batch) -> sample
+        self._success = [0, 0]  # successes, completions read since take_success_counts
 
     def wrap(self, reward: Callable[..., list[float]]) -> Callable[..., list[float]]:
         name = getattr(reward, "__name__", type(reward).__name__)
@@ -160,16 +165,34 @@ class SampleRecorder(TrainerCallback):
             state = kwargs.get("trainer_state")
             step = state.global_step + 1 if state is not None else 0
             prompts = kwargs.get("prompts") or [None] * len(completions)
+            columns = {key: value for key, value in kwargs.items() if key not in NOT_COLUMNS}
             for i, (prompt, completion, score) in enumerate(zip(prompts, completions, scores)):
-                row = self._rows.setdefault(
-                    (step, i),
-                    {"step": step, "prompt": prompt, "completion": completion_text(completion), "rewards": {}},
-                )
+                row = self._rows.get((step, i))
+                if row is None:
+                    text = completion_text(completion)
+                    answer = self.task.parser.strict(text)
+                    success = self.task.parser.is_correct(answer, {key: value[i] for key, value in columns.items()})
+                    self._success[0] += success
+                    self._success[1] += 1
+                    row = self._rows[(step, i)] = {
+                        "step": step,
+                        "prompt": prompt,
+                        "completion": text,
+                        "success": success,
+                        "rewards": {},
+                    }
                 row["rewards"][name] = score
             return scores
 
         recorded.__name__ = name
         return recorded
+
+    def take_success_counts(self) -> Any:
+        """(successes, completions) read since the last call, as a tensor (the trainer logs their ratio)."""
+        import torch
+
+        counts, self._success = torch.tensor([float(n) for n in self._success]), [0, 0]
+        return counts
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if is_main_process():
@@ -177,10 +200,11 @@ class SampleRecorder(TrainerCallback):
                 keep_steps_up_to(self.run_dir / name, state.global_step)
 
     def on_log(self, args: Any, state: Any, control: Any, logs: dict | None = None, **kwargs: Any) -> None:
+        from accelerate import PartialState
         from accelerate.utils import gather_object
 
         rows, self._rows = list(self._rows.values()), {}
-        rows = gather_object(rows) if int(os.environ.get("WORLD_SIZE", "1")) > 1 else rows
+        rows = gather_object(rows) if PartialState().num_processes > 1 else rows
         if not rows or not is_main_process():
             return
         with (
@@ -190,18 +214,48 @@ class SampleRecorder(TrainerCallback):
             for row in rows:
                 line = json.dumps(row, ensure_ascii=False, default=str) + "\n"
                 every.write(line)
-                if (row["rewards"].get(self.success) or 0.0) >= self.success_score:
+                if row["success"]:
                     good.write(line)
 
 
-class StopAfterStep(TrainerCallback):
-    """Stop training (after saving a checkpoint) once ``step`` is reached: an interrupted run."""
+class StopOnNonFinite(TrainerCallback):
+    """Stops training at the first NaN or infinite loss, gradient norm or LoRA weight, before that step is saved.
 
-    def __init__(self, step: int) -> None:
-        self.step = step
+    The trainer logs and then saves after each step; this clears the save, so no checkpoint holds
+    the broken weights, and ``problems`` says what happened (the stage then refuses to save its
+    adapter: :func:`r1kit.runs.run_trainer`). The weights are checked after every optimizer step
+    (LoRA parameters only: milliseconds), so a NaN on a step that is not logged is caught too.
+    """
 
-    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
-        if state.global_step >= self.step:
-            control.should_save = True
+    WATCHED = ("loss", "grad_norm")
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def _stop(self, control: Any, problem: str | None = None) -> Any:
+        if problem and problem not in self.problems:
+            self.problems.append(problem)
+        if self.problems:
+            control.should_save = False
             control.should_training_stop = True
         return control
+
+    def on_step_end(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> Any:
+        from r1kit.adapters import nonfinite_lora
+
+        bad, total = nonfinite_lora(model) if model is not None else ([], 0)
+        problem = f"{len(bad)} of {total} LoRA weights hold NaN or infinite values after step {state.global_step}"
+        return self._stop(control, problem if bad else None)
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: dict | None = None, **kwargs: Any) -> Any:
+        problems = [
+            f"{key} is {logs[key]} at step {state.global_step}"
+            for key in self.WATCHED
+            if isinstance((logs or {}).get(key), float) and not math.isfinite(logs[key])
+        ]
+        for problem in problems:
+            self._stop(control, problem)
+        return self._stop(control)
+
+    def on_epoch_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
+        return self._stop(control)

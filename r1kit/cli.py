@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
 from typing import Any
 
+from r1kit.adapters import AdapterError
 from r1kit.gpu import PROFILES
 from r1kit.recipe import RecipeError, load_recipe, recipe_help
 
@@ -122,13 +124,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(args: argparse.Namespace):
+def _load(args: argparse.Namespace, *, here: bool = True):
+    """The command's recipe, read and (``here``: for this machine) validated before anything loads."""
+    from r1kit.validate import validate_recipe
+
     if args.help_recipe:
         print("Recipe fields (YAML keys, or --set KEY=VALUE):\n" + recipe_help())
         raise SystemExit(0)
     if not args.recipe:
         raise RecipeError("give a recipe file, e.g. recipes/cpu_demo.yaml")
-    return load_recipe(args.recipe, args.overrides)
+    recipe = load_recipe(args.recipe, args.overrides)
+    if here:
+        validate_recipe(recipe)
+    return recipe
+
+
+def _check_arguments(args: argparse.Namespace) -> None:
+    """The command-line numbers a command takes besides its recipe, in range."""
+    for name, flag in (("k", "--k"), ("max_new_tokens", "--max-new-tokens")):
+        value = getattr(args, name, None)
+        if value is not None and value < 1:
+            raise RecipeError(f"{flag} must be at least 1, got {value}")
+    temperature = getattr(args, "temperature", None)
+    if temperature is not None and not (math.isfinite(temperature) and temperature >= 0):
+        raise RecipeError(f"--temperature must be a number of at least 0 (0 is greedy), got {temperature}")
 
 
 def _cmd_demo(args: argparse.Namespace) -> None:
@@ -138,20 +157,22 @@ def _cmd_demo(args: argparse.Namespace) -> None:
 
 
 def _cmd_sft(args: argparse.Namespace) -> None:
-    from r1kit.sft import sft
+    from r1kit.pipeline import Pipeline
 
-    _report(sft(_load(args), resume=not args.no_resume), "cold start")
+    _report(Pipeline(_load(args)).cold_start(evaluate=False, resume=not args.no_resume), "cold start")
 
 
 def _cmd_train(args: argparse.Namespace) -> None:
-    from r1kit.train import train
+    from r1kit.pipeline import Pipeline
 
-    _report(train(_load(args), resume=not args.no_resume), "GRPO")
+    _report(Pipeline(_load(args)).grpo(evaluate=False, resume=not args.no_resume), "GRPO")
 
 
 def _report(result: Any, what: str) -> None:
     from r1kit.callbacks import is_main_process
 
+    if result is None:
+        raise RecipeError("the recipe has no cold start (cold_start: false): nothing to do")
     if is_main_process():
         print(
             f"{what}: {result.steps} steps in {result.train_seconds:.0f} s. Adapter: {result.adapter_path}/ "
@@ -163,7 +184,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     from r1kit.gpu import profile
     from r1kit.plan import PlanError, format_plan, plan
 
-    recipe = _load(args)
+    recipe = _load(args, here=args.gpu is None)  # a plan for another GPU is validated for that GPU, by plan()
     try:
         result = plan(recipe, profile(args.gpu))
     except PlanError as error:
@@ -174,37 +195,29 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace) -> None:
-    from r1kit.evaluate import compare, evaluate_recipe, save_results
-    from r1kit.generation import make_generator
-    from r1kit.tasks import build_datasets
+    from r1kit.evaluate import save_results
+    from r1kit.pipeline import Pipeline
 
     recipe = _load(args)
     if args.k is not None:
         recipe.eval_k = args.k
-    _, eval_ds = build_datasets(recipe)
     if args.adapter:
-        from r1kit.adapters import load_adapter
+        from r1kit.adapters import check_adapter
 
-        model, tokenizer, backend = load_adapter(args.adapter, backend=recipe.backend)
-        weights = {"base": None, "adapter": args.adapter}
-    else:
-        from r1kit.runs import Stage, load_stage_model
-
-        stage = Stage.of(recipe, "sft")  # the first stage's model: base weights under a fresh LoRA
-        model, tokenizer = load_stage_model(stage)
-        backend = stage.backend
-        weights = {"base": None}
-    generator = make_generator(backend, model, tokenizer, batch_size=recipe.eval_batch_size)
-    results = {name: evaluate_recipe(recipe, generator, eval_ds, adapter=adapter) for name, adapter in weights.items()}
-    print(compare(results))
+        # before the model loads, not after the base's evaluation (the recipe's tokenizer is used, not the folder's)
+        check_adapter(args.adapter, base=recipe.model, tokenizer=False)
+    pipe = Pipeline(recipe)
+    pipe.base()
+    if args.adapter:
+        pipe.evaluate("adapter", args.adapter)
+    print(pipe.finish())
     if args.out:
-        print(f"Results: {save_results(results, args.out)}")
+        print(f"Results: {save_results(pipe.results, args.out)}")
 
 
 def _cmd_generate(args: argparse.Namespace) -> None:
     from data_prep import build_prompt, prefill_of
     from r1kit.adapters import load_adapter, read_run_card
-    from r1kit.generation import make_generator
     from r1kit.tasks import get_task
 
     recipe = read_run_card(args.adapter).get("recipe", {})
@@ -215,7 +228,7 @@ def _cmd_generate(args: argparse.Namespace) -> None:
     )
     model, tokenizer, backend = load_adapter(args.adapter)
     chats = [build_prompt(style, question=q) if style else [{"role": "user", "content": q}] for q in args.questions]
-    generator = make_generator(backend, model, tokenizer)
+    generator = backend.generator(model, tokenizer, batch_size=len(chats))
     answers = generator.generate(
         chats, adapter=None if args.base else args.adapter, max_tokens=args.max_new_tokens, temperature=args.temperature
     )
@@ -234,10 +247,12 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; a bad recipe (or a plan that cannot run) prints its message and returns 2."""
+    """Run one command; an expected failure (a bad recipe or argument, a damaged adapter, a plan that cannot run)
+    prints one ``error:`` line and returns 2. Anything else is a bug and keeps its traceback."""
     args = build_parser().parse_args(argv)
     try:
+        _check_arguments(args)
         return COMMANDS[args.command](args) or 0
-    except (RecipeError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
+    except (RecipeError, AdapterError, FileNotFoundError) as error:
+        print(f"error: {' '.join(str(error).split())}", file=sys.stderr)  # one line, whatever the message
         return 2

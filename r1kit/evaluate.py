@@ -48,8 +48,9 @@ def evaluate(
         problem (at ``temperature``) for pass@k and maj@k; drawn when k > 1 or greedy is False.
     Lengths are tokens of the generated text (prefill excluded) as the generator's tokenizer
     encodes it, the same for every backend.
-    Returns {"task", "settings", "metrics" (see ``r1kit.metrics.summarize``), "records"}: one
-    record per problem with its row, greedy completion and samples.
+    Returns {"task", "settings", "metrics" (see ``r1kit.metrics.summarize``; plus
+    ``by_difficulty``, the same per class of the task's ``difficulty`` where it has one), "records"}:
+    one record per problem with its row, greedy completion and samples.
     """
     task = get_task(task) if isinstance(task, str) else task
     if k < 1:
@@ -88,6 +89,16 @@ def evaluate(
         }
         for i, row in enumerate(rows)
     ]
+    metrics = summarize(records, length_unit="tokens")
+    if task.difficulty is not None:
+        groups: dict[str, list[dict]] = {}
+        for record, row in zip(records, rows):
+            groups.setdefault(task.difficulty(row), []).append(record)
+        metrics["by_difficulty"] = {
+            label: {key: part[key] for key in ("n_problems", "success", "correct", "pass_at_k")}
+            for label, group in sorted(groups.items())
+            for part in [summarize(group, length_unit="tokens")]
+        }
     return {
         "task": task.name,
         "settings": {
@@ -98,7 +109,7 @@ def evaluate(
             "greedy": greedy,
             "adapter": None if adapter is None else str(adapter),
         },
-        "metrics": summarize(records, length_unit="tokens"),
+        "metrics": metrics,
         "records": records,
     }
 
@@ -114,7 +125,7 @@ def evaluate_recipe(
         adapter=adapter,
         k=recipe.eval_k,
         max_new_tokens=recipe.eval_tokens,
-        temperature=recipe.eval_temperature,
+        temperature=recipe.sample_temperature,
         seed=recipe.eval_seed,
     )
 
@@ -125,6 +136,8 @@ def _percent(value: float | None) -> str:
 
 def compare(results: dict[str, dict]) -> str:
     """Markdown table of several evaluations (base, after the cold start, after GRPO), one row each.
+
+    Format-free correctness per difficulty class follows when the evaluations have one.
 
     >>> m = {"success": 0.1, "correct": 0.6, "pass_at_k": 0.3, "maj_at_k": 0.2, "format_rate": 0.5,
     ...      "mean_length": 41.25, "length_unit": "tokens", "k": 4}
@@ -141,14 +154,19 @@ def compare(results: dict[str, dict]) -> str:
     k = str(ks.pop()) if len(ks) == 1 else "k"
     units = {m["length_unit"] for m in metrics.values()}
     unit = units.pop() if len(units) == 1 else "mixed units"
-    lines = [
-        f"| model | success (strict) | correct (format-free) | pass@{k} | maj@{k} | format rate | mean length ({unit}) |",
-        "|---|---|---|---|---|---|---|",
-    ]
+    classes = list(dict.fromkeys(label for m in metrics.values() for label in m.get("by_difficulty", {})))
+    header = f"| model | success (strict) | correct (format-free) | pass@{k} | maj@{k} | format rate | mean length ({unit}) |"
+    header += "".join(f" correct, {label} |" for label in classes)
+    lines = [header, "|---" * (7 + len(classes)) + "|"]
     for name, m in metrics.items():
         cells = [_percent(m[key]) for key in ("success", "correct", "pass_at_k", "maj_at_k", "format_rate")]
-        length = "–" if m["mean_length"] is None else f"{m['mean_length']:.1f}"
-        lines.append(f"| {name} | {' | '.join(cells)} | {length} |")
+        cells.append("–" if m["mean_length"] is None else f"{m['mean_length']:.1f}")
+        split = m.get("by_difficulty", {})
+        cells += [
+            f"{_percent(split[label]['correct'])} of {split[label]['n_problems']}" if label in split else "–"
+            for label in classes
+        ]
+        lines.append(f"| {name} | {' | '.join(cells)} |")
     return "\n".join(lines)
 
 

@@ -1,7 +1,7 @@
 """Saving a trained model in the three forms people ask for: LoRA adapter, merged 16-bit, GGUF.
 
-* LoRA adapter: the small PEFT folder training already writes to ``saved_adapters/<run>/``;
-  :func:`save_lora` writes one anywhere else (plain PEFT, Unsloth and vLLM all load it).
+* LoRA adapter: the small PEFT folder training already writes to ``saved_adapters/<run>/``
+  (plain PEFT, Unsloth and vLLM all load it).
 * Merged 16-bit: the base weights with the LoRA folded in, a plain transformers model folder.
   On the unsloth backend this is Unsloth's ``model.save_pretrained_merged(...,
   save_method="merged_16bit")`` (it dequantizes 4-bit weights layer by layer); on the
@@ -17,15 +17,16 @@
 
 Written against unsloth 2026.8.18 (unsloth/save.py: ``unsloth_generic_save_pretrained_merged``,
 ``unsloth_save_pretrained_gguf`` and its returned dict, ``_gguf_output_directory``,
-``ALLOWED_QUANTS``) and peft 0.19.1; tests/test_api_drift.py checks that contract.
+``ALLOWED_QUANTS``) and peft 0.18.1; tests/test_api_drift.py checks that contract.
 
-    save_merged_16bit(model, tokenizer, "exports/countdown_qwen-merged")
-    save_gguf(model, tokenizer, "exports/countdown_qwen-gguf", quantization_method="q4_k_m")
+    save_merged_16bit(pipe.backend, model, tokenizer, "exports/countdown_qwen-merged")
+    save_gguf(pipe.backend, model, tokenizer, "exports/countdown_qwen-gguf", quantization_method="q4_k_m")
+
+Which of them a backend has is its ``exports`` (:mod:`r1kit.backends`), which does the merge.
 """
 
 from __future__ import annotations
 
-import copy
 import os
 import shutil
 from pathlib import Path
@@ -60,26 +61,8 @@ GGUF_METHODS = (
 )
 
 
-def exports_for(backend: str) -> tuple[str, ...]:
-    """The forms a model trained on ``backend`` can be saved in.
-
-    >>> exports_for("transformers")
-    ('lora', 'merged_16bit')
-    """
-    return ("lora", "merged_16bit", "gguf") if backend == "unsloth" else ("lora", "merged_16bit")
-
-
 class GGUFUnavailable(RuntimeError):
     """GGUF export cannot run on this backend; the message names the fixes."""
-
-
-def is_unsloth_model(model: Any) -> bool:
-    """True for a model loaded through Unsloth (it carries Unsloth's save methods).
-
-    >>> is_unsloth_model(object())
-    False
-    """
-    return hasattr(model, "save_pretrained_merged") and hasattr(model, "save_pretrained_gguf")
 
 
 def _fresh_dir(path: str | os.PathLike[str]) -> Path:
@@ -90,45 +73,29 @@ def _fresh_dir(path: str | os.PathLike[str]) -> Path:
     return path
 
 
-def save_lora(model: Any, tokenizer: Any, path: str | os.PathLike[str]) -> Path:
-    """Write the LoRA adapter (``adapter_config.json``, ``adapter_model.safetensors``) and tokenizer."""
-    path = _fresh_dir(path)
-    model.save_pretrained(str(path))
-    if not (path / "adapter_config.json").is_file():
-        raise ValueError(f"{type(model).__name__} saved no adapter_config.json: is it a LoRA (PEFT) model?")
-    tokenizer.save_pretrained(str(path))
-    return path
-
-
-def save_merged_16bit(model: Any, tokenizer: Any, path: str | os.PathLike[str], *, dtype: Any = None) -> Path:
+def save_merged_16bit(backend: Any, model: Any, tokenizer: Any, path: str | os.PathLike[str]) -> Path:
     """Save base + LoRA merged into one 16-bit transformers model folder; returns the folder.
 
-    ``dtype``: transformers backend only; default bfloat16 (float16 keeps less range).
-    The transformers backend merges a copy, so it needs memory for a second copy of the model.
+    The transformers backend merges a copy (bfloat16), so it needs memory for a second copy of the model.
     """
     path = _fresh_dir(path)
-    if is_unsloth_model(model):
-        model.save_pretrained_merged(str(path), tokenizer, save_method="merged_16bit")
-        return path
-    if not hasattr(model, "merge_and_unload"):
+    if not hasattr(model, "merge_and_unload") and not hasattr(model, "save_pretrained_merged"):
         raise ValueError(f"{type(model).__name__} has no LoRA to merge: expected a PEFT model")
-    import torch
-
-    merged = copy.deepcopy(model).merge_and_unload()
-    merged.to(dtype or torch.bfloat16).save_pretrained(str(path), safe_serialization=True)
-    tokenizer.save_pretrained(str(path))
-    del merged
+    backend.save_merged(model, tokenizer, path)
     return path
 
 
-def save_gguf(model: Any, tokenizer: Any, path: str | os.PathLike[str], *, quantization_method: str = "q4_k_m") -> Path:
+def save_gguf(
+    backend: Any, model: Any, tokenizer: Any, path: str | os.PathLike[str], *, quantization_method: str = "q4_k_m"
+) -> Path:
     """Export to GGUF through Unsloth (it merges, then runs llama.cpp); returns ``path``, which holds the .gguf files.
 
     ``quantization_method``: one of :data:`GGUF_METHODS` ("q4_k_m" is the usual size/quality
     trade; "q8_0" converts fastest; "f16" keeps full precision). The 16-bit merge Unsloth
     makes on the way is deleted. Raises GGUFUnavailable on the transformers backend.
 
-    >>> save_gguf(object(), None, "unused", quantization_method="q4_k_m")
+    >>> from r1kit.backends import TransformersBackend
+    >>> save_gguf(TransformersBackend(), object(), None, "unused")
     Traceback (most recent call last):
     ...
     r1kit.export.GGUFUnavailable: GGUF export runs through Unsloth, and this model was loaded with the transformers backend. Either train on a CUDA GPU with the unsloth backend (the notebooks' install cell sets it up), or convert the merged 16-bit folder with llama.cpp: `python convert_hf_to_gguf.py MERGED_DIR --outtype q8_0`, then `llama-quantize` for smaller types such as Q4_K_M.
@@ -137,13 +104,8 @@ def save_gguf(model: Any, tokenizer: Any, path: str | os.PathLike[str], *, quant
         raise ValueError(
             f"unknown quantization_method {quantization_method!r}; choose one of {', '.join(GGUF_METHODS)}"
         )
-    if not is_unsloth_model(model):
-        raise GGUFUnavailable(
-            "GGUF export runs through Unsloth, and this model was loaded with the transformers backend. "
-            "Either train on a CUDA GPU with the unsloth backend (the notebooks' install cell sets it up), "
-            "or convert the merged 16-bit folder with llama.cpp: `python convert_hf_to_gguf.py MERGED_DIR "
-            "--outtype q8_0`, then `llama-quantize` for smaller types such as Q4_K_M."
-        )
+    if "gguf" not in backend.exports:
+        backend.save_gguf(model, tokenizer, Path(path), quantization_method)  # raises GGUFUnavailable, naming the fix
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     scratch = path.parent / f".{path.name}.merge"  # Unsloth's 16-bit merge, deleted afterwards
@@ -151,7 +113,7 @@ def save_gguf(model: Any, tokenizer: Any, path: str | os.PathLike[str], *, quant
     try:
         for leftover in (scratch, written):
             shutil.rmtree(leftover, ignore_errors=True)
-        result = model.save_pretrained_gguf(str(scratch), tokenizer, quantization_method=quantization_method)
+        result = backend.save_gguf(model, tokenizer, scratch, quantization_method)
         written = Path(result["gguf_directory"]) if isinstance(result, dict) else written
         if not any(written.glob("*.gguf")):
             raise RuntimeError(f"Unsloth reported no .gguf file in {written}: see its output above")

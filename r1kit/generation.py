@@ -4,15 +4,15 @@ A :class:`Generator` turns prompts (chats or plain strings) into completions, wi
 model (``adapter=None``) or a saved LoRA adapter (``adapter="saved_adapters/run"``). Two
 implementations share the interface: :class:`HFGenerator` (transformers ``generate`` with
 PEFT; CPU or GPU) and :class:`VLLMGenerator` (the vLLM engine Unsloth co-locates with the
-model, ``fast_generate`` with a LoRA request). :func:`make_generator` picks one by the backend
-name, which the caller knows from :func:`r1kit.models.select_backend`. Evaluation, the CLI,
-the demo and the notebooks all generate through it.
+model, ``fast_generate`` with a LoRA request). A backend makes its own
+(:meth:`r1kit.backends.TransformersBackend.generator`); evaluation, the CLI, the demo and the
+notebooks all generate through it.
 
 Prompts are rendered as TRL's GRPOTrainer renders them (``maybe_apply_chat_template``: a
 generation prompt after a user turn, the prefilled assistant turn continued), and the texts
 returned are what the model generated, without the prompt or any prefill.
 
-    gen = make_generator("transformers", model, tokenizer)
+    gen = HFGenerator(model, tokenizer)       # or pipe.backend.generator(model, tokenizer, batch_size=32)
     gen.generate([[{"role": "user", "content": "What is 2 + 3?"}]], adapter=None, max_tokens=16)
     # [['2 + 3 = 5.']]
 """
@@ -90,6 +90,9 @@ class HFGenerator:
                 yield model
             return
         folder = adapter_folder(adapter)
+        from r1kit.adapters import check_adapter
+
+        check_adapter(folder, model=model, tokenizer=False)  # whole and fitting, as training's loading requires
         if not peft:
             from peft import PeftModel
 
@@ -177,13 +180,22 @@ class VLLMGenerator:
     ``adapter=None`` sends no LoRA request, so vLLM answers with the base weights it holds; a
     folder is served through ``model.load_lora(folder)`` (unsloth_zoo's ``load_lora``), which
     is how Unsloth's notebooks generate with a saved adapter.
+
+    Prompts go to vLLM as token ids, tokenized as :class:`HFGenerator` and TRL's loss tokenize
+    them (no special tokens added): vLLM would encode a text prompt with the tokenizer's defaults
+    (vllm/inputs/preprocess.py, ``_tokenize_prompt``), which add a second BOS after the chat
+    template's own where the tokenizer adds one. vLLM schedules requests itself; ``batch_size``
+    (sequences, as in :class:`HFGenerator`) bounds how many are handed to it at once, and so the
+    outputs held in memory.
     """
 
-    def __init__(self, model: Any, tokenizer: Any) -> None:
+    def __init__(self, model: Any, tokenizer: Any, *, batch_size: int = 32) -> None:
         # Unsloth gives every model a fast_generate; without a vllm_engine it is plain HF generate
         if not hasattr(model, "vllm_engine") or not hasattr(model, "load_lora"):
             raise ValueError("the model has no vLLM engine: load it on the unsloth backend (fast_inference=True)")
-        self.model, self.tokenizer = model, tokenizer
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self.model, self.tokenizer, self.batch_size = model, tokenizer, batch_size
         self._requests: dict[tuple[str, int], Any] = {}
 
     def generate(
@@ -214,23 +226,12 @@ class VLLMGenerator:
 
         sampling_params = SamplingParams(n=n, temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed)
         texts = [render_prompt(p, self.tokenizer) for p in prompts]
-        outputs = self.model.fast_generate(texts, sampling_params=sampling_params, lora_request=lora_request)
-        return [[sample.text for sample in output.outputs] for output in outputs]
-
-
-def make_generator(backend: str, model: Any, tokenizer: Any, *, batch_size: int = 32) -> Generator:
-    """The generator of a resolved backend: ``unsloth`` (vLLM) or ``transformers`` (HF generate).
-
-    >>> make_generator("auto", None, None)
-    Traceback (most recent call last):
-    ...
-    ValueError: backend must be 'unsloth' or 'transformers' (resolve 'auto' with r1kit.models.select_backend), got 'auto'
-    """
-    if backend == "unsloth":
-        return VLLMGenerator(model, tokenizer)
-    if backend == "transformers":
-        return HFGenerator(model, tokenizer, batch_size=batch_size)
-    raise ValueError(
-        f"backend must be 'unsloth' or 'transformers' (resolve 'auto' with "
-        f"r1kit.models.select_backend), got {backend!r}"
-    )
+        requests = [{"prompt_token_ids": ids} for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"]]
+        per_call = max(1, self.batch_size // n)
+        out: list[list[str]] = []
+        for start in range(0, len(requests), per_call):
+            outputs = self.model.fast_generate(
+                requests[start : start + per_call], sampling_params=sampling_params, lora_request=lora_request
+            )
+            out += [[sample.text for sample in output.outputs] for output in outputs]
+        return out

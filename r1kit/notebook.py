@@ -1,20 +1,20 @@
-"""Glue for the notebooks in notebooks/: GPU check, recipe + smoke mode, tables, plots, checkpoints.
+"""What only the notebooks need: the install and GPU checks, the recipe with its parameters and smoke mode, tables.
 
-The notebooks stay thin: every step is one call into rewards, data_prep or r1kit, and the
-few notebook-only helpers live here. A notebook loads a YAML recipe from recipes/ (the same file
-``python -m r1kit train`` takes), overrides it from its parameters cell (None keeps the recipe's
-value) and, with ``SMOKE=True``, shrinks it to a CPU run of a few seconds per step on the
-offline SmolLM2 model (what CI executes).
+The notebooks stay thin: the stages run through :class:`r1kit.pipeline.Pipeline`, one cell per
+step, and what is left here only shows things. A notebook loads a YAML recipe from recipes/ (the
+same file ``python -m r1kit train`` takes), overrides it from its parameters cell (None keeps
+the recipe's value) and, with ``SMOKE=True``, shrinks it to a CPU run of a few seconds per step
+on the offline SmolLM2 model (what CI executes).
 
     recipe = notebook_recipe("countdown_qwen.yaml", smoke=False, overrides={"grpo.max_steps": 100, "lora_rank": None})
+    pipe = Pipeline(recipe)
 
 Nothing heavy is imported at import time: on the unsloth backend Unsloth has to be imported
-before transformers, trl and peft, which :func:`notebook_recipe` does.
+before transformers, trl and peft, which the pipeline does first.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -22,8 +22,7 @@ from typing import Any
 
 from data_prep import prefill_of
 from r1kit.generation import Generator
-from r1kit.plots import moving_average
-from r1kit.recipe import Recipe, load_recipe, recipe_from_dict
+from r1kit.recipe import Recipe, load_recipe, recipe_from_dict, set_fields
 from r1kit.tasks import get_task
 from rewards import get_reward
 
@@ -113,18 +112,6 @@ def check_gpu() -> str | None:
     return gpu.name
 
 
-def recipe_path(name: str) -> Path:
-    """``recipes/<name>`` of this checkout (a path that exists is returned as it is)."""
-    path = Path(name)
-    return path if path.is_file() else RECIPES / name
-
-
-def _output_dirs(output_dir: str | os.PathLike[str]) -> dict[str, str]:
-    """runs/ and saved_adapters/ under ``output_dir`` ("" means this checkout)."""
-    output_dir = output_dir or CHECKOUT
-    return {"output_dir": str(Path(output_dir) / "runs"), "adapter_dir": str(Path(output_dir) / "saved_adapters")}
-
-
 def smoke_recipe(data: Mapping[str, Any]) -> dict[str, Any]:
     """Recipe data shrunk for a CPU smoke run; hub datasets switch to the bundled fixture.
 
@@ -138,47 +125,14 @@ def smoke_recipe(data: Mapping[str, Any]) -> dict[str, Any]:
     return {**data, **SMOKE_OVERRIDES, "task_args": task_args}
 
 
-def _set(data: dict[str, Any], key: str, value: Any) -> None:
-    """``data[key] = value``; ``"grpo.max_steps"`` reaches into a section."""
-    head, dot, sub = key.partition(".")
-    if dot:
-        data[head] = {**(data.get(head) or {}), sub: value}
-    else:
-        data[head] = value
-
-
-def _ready(data: dict[str, Any], smoke: bool, overrides: Mapping[str, Any] | None, output_dir: Any) -> Recipe:
-    for key, value in (overrides or {}).items():
-        if value is not None:  # None: the recipe's own value
-            _set(data, key, value)
-    data.update(_output_dirs(output_dir))
-    recipe = recipe_from_dict(smoke_recipe(data) if smoke else data)
-    _backend_ready(recipe, smoke)
-    return recipe
-
-
-def _backend_ready(recipe: Recipe, smoke: bool) -> None:
-    """Import Unsloth first when the recipe will run on it; a clear error when it cannot; TRL fields checked."""
-    from r1kit.config import check_trl_fields
-    from r1kit.models import select_backend
-    from r1kit.unsloth_backend import import_unsloth_first
-
-    try:
-        backend = select_backend(recipe.backend)
-    except RuntimeError as error:
-        hint = (
-            "" if smoke else " Or set SMOKE = True in the parameters cell to run every cell on CPU with a tiny model."
-        )
-        raise RuntimeError(f"{error}{hint}") from None
-    if backend == "unsloth":
-        import_unsloth_first()
-    check_trl_fields(recipe)
-
-
 def notebook_recipe(
-    name: str, *, smoke: bool, output_dir: str | os.PathLike[str] = "", overrides: Mapping[str, Any] | None = None
+    source: str | os.PathLike[str],
+    *,
+    smoke: bool,
+    output_dir: str | os.PathLike[str] = "",
+    overrides: Mapping[str, Any] | None = None,
 ) -> Recipe:
-    """Load ``recipes/<name>`` with the parameters cell's ``overrides`` and the output folders.
+    """The recipe ``recipes/<source>`` (or the one a saved adapter folder was trained with) with its parameters.
 
     ``overrides`` maps recipe fields (``"grpo.max_steps"`` reaches into a section) to values;
     None keeps the recipe's value, so the recipe file stays the one source of truth.
@@ -186,23 +140,18 @@ def notebook_recipe(
     ``output_dir/runs/<run>`` and adapters in ``output_dir/saved_adapters/<run>`` (``output_dir``
     "" is this checkout).
     """
-    return _ready(load_recipe(recipe_path(name)).to_dict(), smoke, overrides, output_dir)
-
-
-def adapter_recipe(
-    adapter: str | os.PathLike[str],
-    *,
-    smoke: bool,
-    output_dir: str | os.PathLike[str] = "",
-    overrides: Mapping[str, Any] | None = None,
-) -> Recipe:
-    """The recipe a saved adapter was trained with (from its run card), with ``overrides`` set."""
     from r1kit.adapters import read_run_card
 
-    card = read_run_card(adapter)
-    if "recipe" not in card:
-        raise ValueError(f"{adapter} has no run card with a recipe: pass a folder that r1kit saved")
-    return _ready(dict(card["recipe"]), smoke, overrides, output_dir)
+    if Path(source).is_dir():
+        data = read_run_card(source).get("recipe")
+        if data is None:
+            raise ValueError(f"{source} has no run card with a recipe: pass a folder that r1kit saved")
+    else:
+        data = load_recipe(source if Path(source).is_file() else RECIPES / source).to_dict()
+    data = set_fields(data, {key: value for key, value in (overrides or {}).items() if value is not None})
+    base = Path(output_dir or CHECKOUT)
+    data.update(output_dir=str(base / "runs"), adapter_dir=str(base / "saved_adapters"))
+    return recipe_from_dict(smoke_recipe(data) if smoke else data)
 
 
 def show(markdown: str) -> None:
@@ -234,110 +183,6 @@ def reward_table(recipe: Recipe, rows: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def log_history(run_dir: str | os.PathLike[str]) -> list[dict]:
-    """The trainer's log history of a run, from its newest complete checkpoint (or [] without one)."""
-    from r1kit.runs import resume_checkpoint
-
-    last = resume_checkpoint(Path(run_dir) / "checkpoints", remove_incomplete=False)
-    if last is None:
-        return []
-    return json.loads((last / "trainer_state.json").read_text(encoding="utf-8"))["log_history"]
-
-
-def success_rate(history: list[dict], recipe: Recipe) -> dict[int, float]:
-    """Per logged step: the share of training completions that earned the task's full success score.
-
-    TRL logs each reward's mean; the success reward pays all or nothing, so mean / max is that share.
-    """
-    task = get_task(recipe.task)
-    key = f"rewards/{task.success_reward_name}/mean"
-    return {int(entry["step"]): float(entry[key]) / task.success_score for entry in history if key in entry}
-
-
-def plot_success(
-    history: list[dict],
-    recipe: Recipe,
-    png: str | os.PathLike[str],
-    *,
-    reference: Mapping[int, float] | None = None,
-    reference_label: str = "reference",
-) -> Path:
-    """Plot the training success rate per step (raw, smoothed, reference points if given) to ``png``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rate = success_rate(history, recipe)
-    steps, values = list(rate), list(rate.values())
-    fig, ax = plt.subplots(figsize=(8, 4))
-    ax.plot(steps, values, alpha=0.3, label="this run, per step")
-    ax.plot(steps, moving_average(values, max(1, len(values) // 10)), linewidth=2, label="this run, smoothed")
-    if reference:
-        ax.plot(list(reference), list(reference.values()), "o--", color="gray", label=reference_label)
-    ax.set(xlabel="step", ylabel="share of completions fully correct", ylim=(0, 1), title=recipe.run_name)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    png = Path(png)
-    fig.savefig(png, dpi=100)
-    plt.close(fig)
-    return png
-
-
-def best_checkpoint(run_dir: str | os.PathLike[str], recipe: Recipe, *, window: int = 10) -> tuple[Path, int, float]:
-    """(folder, step, smoothed success rate) of the complete checkpoint where the training success peaked.
-
-    Only checkpoints the run kept can be chosen: the R1-distill recipe keeps them all
-    (``grpo.save_total_limit: null``).
-    """
-    from r1kit.runs import checkpoint_problem
-
-    rate = success_rate(log_history(run_dir), recipe)
-    smoothed = dict(zip(rate, moving_average(list(rate.values()), window), strict=True))
-    saved = {
-        int(p.name.rsplit("-", 1)[1]): p
-        for p in (Path(run_dir) / "checkpoints").glob("checkpoint-*")
-        if checkpoint_problem(p) is None
-    }
-    candidates = [(smoothed[step], step) for step in saved if step in smoothed]
-    if not candidates:
-        raise FileNotFoundError(f"no complete checkpoint under {run_dir}/checkpoints matches a logged step")
-    score, step = max(candidates)
-    return saved[step], step, score
-
-
-def adapters_dir(output_dir: str | os.PathLike[str] = "") -> Path:
-    """Where the notebooks save adapters: ``output_dir/saved_adapters`` ("" is this checkout)."""
-    return Path(_output_dirs(output_dir)["adapter_dir"])
-
-
-def newest_adapter(adapter_dir: str | os.PathLike[str]) -> Path:
-    """The most recently saved adapter folder under ``adapter_dir``."""
-    found = [p.parent for p in Path(adapter_dir).glob("*/adapter_config.json")]
-    if not found:
-        raise FileNotFoundError(
-            f"no saved adapter in {adapter_dir}/: train one with a notebook or "
-            "`python -m r1kit train RECIPE`, or set ADAPTER to a folder"
-        )
-    return max(found, key=lambda p: (p / "adapter_model.safetensors").stat().st_mtime)
-
-
-def adapters_table(adapter_dir: str | os.PathLike[str]) -> str:
-    """Markdown table of the adapters under ``adapter_dir``: base model, task, steps."""
-    from r1kit.adapters import read_run_card
-
-    lines = ["| adapter | base model | task | steps |", "|---|---|---|---|"]
-    for config in sorted(Path(adapter_dir).glob("*/adapter_config.json")):
-        card = read_run_card(config.parent)
-        recipe = card.get("recipe", {})
-        lines.append(
-            f"| {config.parent.name} | {card.get('base_model', '?')} | {recipe.get('task', '?')} | "
-            f"{card.get('steps', '?')} |"
-        )
-    return "\n".join(lines)
-
-
 def side_by_side(
     generator: Generator, rows: Sequence[Mapping[str, Any]], adapter: str | os.PathLike[str], *, max_new_tokens: int
 ) -> str:
@@ -352,32 +197,3 @@ def side_by_side(
         question = prompt[-1 if not prefill_of(prompt) else -2]["content"]
         lines.append(f"| {_cell(question)} | {_cell(base, 400)} | {_cell(tuned, 400)} |")
     return "\n".join(lines)
-
-
-def lora_change(adapter: str | os.PathLike[str], start: str | os.PathLike[str] | None = None) -> str:
-    """Did training change the LoRA? How many B matrices moved away from zero, or from ``start``'s.
-
-    LoRA's B matrices start at zero; after a cold start GRPO starts from the cold start's adapter
-    (``start``), so there the question is how many differ from it.
-    """
-    from safetensors.torch import load_file
-
-    def b_matrices(folder: str | os.PathLike[str]) -> dict[str, Any]:
-        tensors = load_file(str(Path(folder) / "adapter_model.safetensors"))
-        return {name: t for name, t in tensors.items() if "lora_B" in name}
-
-    b = b_matrices(adapter)
-    before = b_matrices(start) if start is not None else {}
-    moved = sum(
-        bool((t - before[name]).abs().max() > 0) if name in before else bool(t.abs().max() > 0) for name, t in b.items()
-    )
-    what = "are non-zero" if start is None else f"differ from {Path(start).name}'s"
-    note = (
-        ""
-        if moved
-        else (
-            " GRPO learns only from groups whose completions score differently; "
-            "none did yet (more steps, more generations, or an easier task)."
-        )
-    )
-    return f"{moved} of {len(b)} LoRA B matrices {what}.{note}"

@@ -21,16 +21,19 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import os
 import re
+import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from r1kit.models import BACKENDS, DEFAULT_TARGET_MODULES
+from r1kit.backends import BACKENDS
 
 
 class RecipeError(ValueError):
@@ -44,9 +47,8 @@ def _f(default: Any, help: str) -> Any:
     return field(default=default, metadata={"help": help})
 
 
-REQUIRED: Any = dataclasses.MISSING
-
-
+# All attention and MLP projections, as the notebooks use; drop q/k/v/o_proj if out of memory.
+DEFAULT_TARGET_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 # GRPOConfig / SFTConfig fields the kit sets itself, from the recipe's top-level fields.
 KIT_OWNED = {
     "output_dir": "output_dir (the run folder is output_dir/run_name)",
@@ -55,22 +57,60 @@ KIT_OWNED = {
     "run_name": "run_name",
     "reward_weights": "rewards (a mapping of reward name: weight)",
 }
+# Unsloth rewrites the defaults of the GRPOConfig / SFTConfig it generates (unsloth 2026.8.18,
+# unsloth/models/rl.py, `replacements`), so a field a recipe leaves out would take Unsloth's value
+# on a GPU and TRL's on the CPU and in `plan`. The kit states every field Unsloth rewrites, with
+# TRL 0.22.2's own value (so CPU run, plan and GPU run agree) unless a comment says otherwise; a
+# recipe's grpo:/sft: section overrides any of them. tests/test_unsloth_rewrites.py reads the
+# rewrite list from the pinned rl.py and fails when a rewritten field is missing here.
+# The fields both stages share (Unsloth's value after each):
+_TRAINER_DEFAULTS: dict[str, Any] = {
+    "per_device_train_batch_size": 8,  # Unsloth: 4
+    "gradient_accumulation_steps": 1,  # Unsloth: 2 (an sft: section would see its traces twice)
+    "weight_decay": 0.0,  # Unsloth: 0.001
+    "warmup_ratio": 0.0,  # Unsloth: 0.1
+    "optim": "adamw_torch_fused",  # Unsloth: adamw_8bit; transformers' default with torch >= 2.8
+    "data_seed": None,  # Unsloth: 3407 (its pattern for `seed` matches data_seed); None: the recipe's seed
+    "logging_nan_inf_filter": True,  # Unsloth: False (a nan/inf step would enter the logged loss)
+    "torch_empty_cache_steps": None,  # Unsloth: 250 (empties the CUDA cache every 250 steps)
+    "logging_steps": 1,  # Unsloth: 1 too (TRL: 10): every step in TensorBoard and the reward plot
+    "report_to": ["tensorboard"],  # Unsloth: none (TRL: every installed integration)
+    # no effect on a run of the kit, which passes no eval_dataset and always an output_dir
+    "per_device_eval_batch_size": 8,  # Unsloth: 4
+    "eval_accumulation_steps": None,  # Unsloth: 2
+    "overwrite_output_dir": False,  # Unsloth: None (its pattern for `output_dir` matches it)
+}
 # The kit's defaults for trl.GRPOConfig fields a recipe leaves out (TRL's own defaults otherwise).
 GRPO_DEFAULTS: dict[str, Any] = {
     "max_prompt_length": 512,  # TRL's default too; named here so lengths can be checked without TRL
     "max_completion_length": 256,  # idem
-    "num_generations": 8,  # idem
-    "logging_steps": 1,  # every step in TensorBoard and the reward plot
+    "num_generations": 8,  # idem (Unsloth: 8 too)
+    **_TRAINER_DEFAULTS,
+    "learning_rate": 1e-6,  # Unsloth: 5e-5
+    # Unsloth: 0.001. 0.0 loads no reference model; the logged loss then sits near 0 (each group's
+    # advantages sum to 0, so the loss is not a progress signal): watch the rewards instead
+    "beta": 0.0,
+    "loss_type": "dapo",  # Unsloth: bnpo; dapo normalises by the tokens of the whole accumulated batch
+    # With loss_type dapo, Unsloth's GRPOConfig sets these two whatever the recipe says (rl.py,
+    # "The DAPO paper recommends"); the same values here keep CPU and GPU alike. epsilon_high clips
+    # only reused samples (gradient_accumulation_steps not a multiple of steps_per_generation x
+    # num_iterations); otherwise the ratio it clips is exactly 1.
+    # TRL: False. A completion cut at max_completion_length is left out of the loss; when the limit
+    # is too short for every completion (a smoke run), nothing trains: set it false there
+    "mask_truncated_completions": True,
+    "epsilon_high": 0.28,  # TRL: None (= epsilon, 0.2)
+    "vllm_mode": "server",  # Unsloth: colocate; its own engine (fast_inference) is colocated regardless
+    "generation_kwargs": None,  # Unsloth: {} (the same: no extra sampling arguments)
     "save_strategy": "steps",
     "save_steps": 10,
-    "report_to": ["tensorboard"],
 }
 # The kit's defaults for trl.SFTConfig fields of the cold start.
 SFT_DEFAULTS: dict[str, Any] = {
-    "logging_steps": 1,
+    **_TRAINER_DEFAULTS,
+    "learning_rate": 2e-5,  # Unsloth: 5e-5
+    "padding_free": False,  # Unsloth: None (it may then turn padding-free batching on); set true for that
     "save_strategy": "steps",
     "save_steps": 20,
-    "report_to": ["tensorboard"],
 }
 
 
@@ -111,6 +151,11 @@ class Recipe:
         "trl.GRPOConfig fields, as TRL names them, e.g. {max_steps: 100, learning_rate: 5e-6}"
         f" (kit defaults: {GRPO_DEFAULTS})",
     )
+    informative_groups: bool | None = _f(
+        None,
+        "GRPO trains only on completions whose group disagreed: zero-advantage ones skip the forward and "
+        "backward pass, the loss unchanged (r1kit.grpo); needs grpo.beta 0; empty means on when beta is 0",
+    )
     # Run
     run_name: str = _f("", "name of the run folder and the saved adapter; empty means the recipe file's name")
     output_dir: str = _f("runs", "run folders (checkpoints, TensorBoard logs, samples, plot) go in output_dir/run_name")
@@ -124,7 +169,9 @@ class Recipe:
     )
     eval_batch_size: int = _f(32, "sequences generated together during evaluation")
     eval_k: int = _f(1, "sampled completions per problem for pass@k and maj@k (1: greedy only)")
-    eval_temperature: float = _f(1.0, "temperature of the pass@k samples")
+    eval_temperature: float | None = _f(
+        None, "temperature of the pass@k samples; empty means grpo.temperature, the one training samples at"
+    )
 
     def reward_weights(self) -> dict[str, float]:
         """The rewards with their weights: the recipe's, else the task's defaults."""
@@ -137,6 +184,21 @@ class Recipe:
     def grpo_value(self, key: str) -> Any:
         """A GRPOConfig field as this recipe sets it (the kit's default when it does not; None: TRL's default)."""
         return self.grpo.get(key, GRPO_DEFAULTS.get(key))
+
+    @property
+    def trains_informative_groups(self) -> bool:
+        """Whether GRPO skips zero-advantage completions (as set, else when ``grpo.beta`` is 0)."""
+        if self.informative_groups is None:
+            return not self.grpo_value("beta")
+        return self.informative_groups
+
+    @property
+    def sample_temperature(self) -> float:
+        """Temperature of evaluation's samples: as set, else GRPO's (TRL's default 1.0 when unset)."""
+        if self.eval_temperature is not None:
+            return self.eval_temperature
+        value = self.grpo_value("temperature")
+        return 1.0 if value is None else float(value)
 
     @property
     def eval_tokens(self) -> int:
@@ -166,7 +228,7 @@ def _type_name(annotation: Any) -> str:
 def _check_type(name: str, value: Any, annotation: Any) -> Any:
     """``value`` if it fits ``annotation`` (ints are accepted as floats), else RecipeError."""
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
-    if origin is typing.Union:  # Optional[X]
+    if origin in (typing.Union, types.UnionType):  # Optional[X], X | None
         if value is None:
             return None
         return _check_type(name, value, args[0])
@@ -220,22 +282,92 @@ def _check_values(recipe: Recipe) -> None:
         for key in getattr(recipe, section):
             if key in KIT_OWNED:
                 raise RecipeError(f"{section}.{key} is set by the kit: use the recipe's {KIT_OWNED[key]} instead")
+    if recipe.informative_groups and recipe.grpo_value("beta"):
+        raise RecipeError(
+            "informative_groups skips zero-advantage completions, whose KL term is not zero with "
+            f"grpo.beta {recipe.grpo_value('beta')}: set grpo.beta: 0 or informative_groups: false"
+        )
     for key in ("max_prompt_length", "max_completion_length", "num_generations", "max_steps"):
         value = recipe.grpo_value(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise RecipeError(f"grpo.{key} must be a positive integer, got {value!r}")
-    check_lengths(recipe)
+    _check_ranges(recipe)
+
+
+def _integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _finite(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)) and math.isfinite(value)
+
+
+# Values TRL accepts in its configs but that fail, or train on nothing, later: section key ->
+# (test, what the value must be). A section's value is the recipe's, else the kit's default.
+_SECTION_RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "per_device_train_batch_size": (lambda v: _integer(v) and v >= 1, "a positive integer"),
+    "gradient_accumulation_steps": (lambda v: _integer(v) and v >= 1, "a positive integer"),
+    "learning_rate": (lambda v: _finite(v) and v > 0, "a positive number"),
+    "num_train_epochs": (lambda v: _finite(v) and v > 0, "a positive number"),
+}
+_GRPO_RANGES = {
+    # GRPO samples its completions: 0 divides the logits by zero and trains into NaN
+    "temperature": (lambda v: _finite(v) and v > 0, "a positive number (GRPO samples; 0 would divide by zero)"),
+    "top_p": (lambda v: _finite(v) and 0 < v <= 1, "a number in (0, 1]"),
+    "beta": (lambda v: _finite(v) and v >= 0, "a number of at least 0"),
+}
+# sft.max_steps -1 (TRL's default) is transformers' "no step limit: train num_train_epochs"
+_SFT_RANGES = {"max_steps": (lambda v: _integer(v) and (v >= 1 or v == -1), "a positive integer, or -1 for epochs")}
+MAX_SEED = 2**32 - 1  # numpy's seeds (transformers' set_seed, datasets' shuffle) are unsigned 32-bit
+
+
+def _check_ranges(recipe: Recipe) -> None:
+    """Ranges of the kit's fields and of the trainers' settings that fail only after a model loads."""
+    name = recipe.run_name
+    if name in ("", ".", "..") or any(c in name for c in "/\\\0") or name != name.strip():
+        raise RecipeError(
+            f"run_name must be one plain folder name (no '/', no '..'), got {name!r}: "
+            "the run goes to output_dir/<run_name> and the adapter to adapter_dir/<run_name>"
+        )
+    for field_name in ("output_dir", "adapter_dir"):
+        if not getattr(recipe, field_name).strip():
+            raise RecipeError(f"{field_name} is empty: name a folder, e.g. {field_default(field_name)!r}")
+    for field_name in ("seed", "eval_seed"):
+        if not 0 <= getattr(recipe, field_name) <= MAX_SEED:
+            raise RecipeError(f"{field_name} must be from 0 to {MAX_SEED}, got {getattr(recipe, field_name)}")
+    if not recipe.target_modules or not all(m.strip() for m in recipe.target_modules):
+        raise RecipeError(
+            f"target_modules must name the projections that get LoRA, e.g. [q_proj, v_proj]; got {recipe.target_modules!r}"
+        )
+    if recipe.lora_alpha is not None and recipe.lora_alpha < 1:
+        raise RecipeError(f"lora_alpha must be positive (or empty: the rank), got {recipe.lora_alpha}")
+    if recipe.eval_temperature is not None and not (_finite(recipe.eval_temperature) and recipe.eval_temperature >= 0):
+        raise RecipeError(f"eval_temperature must be a number of at least 0 (or empty), got {recipe.eval_temperature}")
+    for reward, weight in recipe.rewards.items():
+        if not math.isfinite(weight):  # TRL sums weighted rewards with nansum: a NaN weight would drop the reward
+            raise RecipeError(f"rewards.{reward}: a weight must be a finite number, got {weight}")
+    if recipe.rewards and not any(recipe.rewards.values()):
+        raise RecipeError(
+            "rewards: every weight is 0, so GRPO would train on no reward: give at least one a non-zero weight "
+            "(weight 0 only logs a reward)"
+        )
+    for section, defaults, ranges in (
+        ("grpo", GRPO_DEFAULTS, {**_SECTION_RANGES, **_GRPO_RANGES}),
+        ("sft", SFT_DEFAULTS, {**_SECTION_RANGES, **_SFT_RANGES}),
+    ):
+        values = {**defaults, **getattr(recipe, section)}
+        for key, (test, what) in ranges.items():
+            if key in values and not test(values[key]):
+                raise RecipeError(f"{section}.{key} must be {what}, got {values[key]!r}")
 
 
 def check_lengths(recipe: Recipe) -> None:
     """Prompt plus completion must fit the vLLM engine's context (``max_seq_length``), in training and evaluation.
 
     Unsloth gives vLLM ``max_model_len = max_seq_length``; a longer request is cut short without a
-    word, so an over-long recipe trains and evaluates on truncated completions. The transformers
-    backend has no such engine, and the rule is not applied there.
+    word, so an over-long recipe trains and evaluates on truncated completions. Only a backend with
+    such an engine (``backend.engine_context``) applies the rule.
     """
-    if recipe.backend == "transformers":
-        return
     prompt, completion = recipe.grpo_value("max_prompt_length"), recipe.grpo_value("max_completion_length")
     for name, value in (("grpo.max_prompt_length", prompt), ("grpo.max_completion_length", completion)):
         if value is None:  # TRL reads None as "no limit"; vLLM's context still has one
@@ -298,31 +430,56 @@ def load_recipe(path: str | os.PathLike[str], overrides: list[str] | None = None
     if not path.is_file():
         raise RecipeError(f"recipe file {str(path)!r} not found")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+    except OSError as error:
+        raise RecipeError(f"recipe file {path} cannot be read ({error.strerror or error})") from None
+    try:
+        data = yaml.safe_load(raw)  # bytes: YAML reads UTF-8, or UTF-16/32 that starts with a byte-order mark
+    except yaml.reader.ReaderError as error:
+        raise RecipeError(
+            f"{path} is not a YAML text file (UTF-8, or UTF-16 with a byte-order mark): {error.reason} "
+            f"at byte {error.position}"
+        ) from None
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        what = " ".join(part for part in (error.context, error.problem) if part)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise RecipeError(f"{path} is not valid YAML: {what}{where}") from None
     except yaml.YAMLError as error:
-        raise RecipeError(f"{path} is not valid YAML: {error}") from None
+        raise RecipeError(f"{path} is not valid YAML: {' '.join(str(error).split())}") from None
     data = _merge_overrides(data if data is not None else {}, overrides or [])
     return recipe_from_dict(data, default_name=path.stem)
 
 
 def _merge_overrides(data: Any, overrides: list[str]) -> Any:
     """``data`` with each ``key=value`` (or ``mapping.key=value``) set; values read as YAML."""
-    if not isinstance(data, dict):
-        return data
-    data = {key: (dict(value) if isinstance(value, dict) else value) for key, value in data.items()}
+    values = {}
     for item in overrides:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
             raise RecipeError(f"override {item!r} must look like key=value")
         try:
-            value = yaml.safe_load(raw) if raw.strip() else None
+            values[key.strip()] = yaml.safe_load(raw) if raw.strip() else None
         except yaml.YAMLError as error:
             raise RecipeError(f"override {item!r}: the value is not valid YAML ({error})") from None
-        head, dot, sub = key.strip().partition(".")
+    return set_fields(data, values)
+
+
+def set_fields(data: Any, values: dict[str, Any]) -> Any:
+    """A copy of recipe ``data`` with ``values`` set; ``"grpo.max_steps"`` reaches into a section.
+
+    >>> set_fields({"grpo": {"max_steps": 5, "beta": 0.0}}, {"grpo.max_steps": 9, "seed": 1})
+    {'grpo': {'max_steps': 9, 'beta': 0.0}, 'seed': 1}
+    """
+    if not isinstance(data, dict):
+        return data
+    data = {key: (dict(value) if isinstance(value, dict) else value) for key, value in data.items()}
+    for key, value in values.items():
+        head, dot, sub = key.partition(".")
         if dot:
             inner = data.get(head) or {}
             if not isinstance(inner, dict):
-                raise RecipeError(f"override {item!r}: {head} is not a mapping")
+                raise RecipeError(f"override {key}: {head} is not a mapping")
             data[head] = {**inner, sub: value}
         else:
             data[head] = value
@@ -332,6 +489,16 @@ def _merge_overrides(data: Any, overrides: list[str]) -> Any:
 def apply_overrides(recipe: Recipe, overrides: list[str]) -> Recipe:
     """A checked copy of ``recipe`` with ``key=value`` overrides applied."""
     return recipe_from_dict(_merge_overrides(recipe.to_dict(), overrides), default_name=recipe.run_name)
+
+
+def field_default(name: str) -> Any:
+    """The default of recipe field ``name`` (the one home of the loading defaults).
+
+    >>> field_default("lora_rank"), field_default("max_seq_length")
+    (16, 1024)
+    """
+    f = FIELDS[name]
+    return f.default_factory() if f.default is dataclasses.MISSING else f.default
 
 
 def recipe_help() -> str:

@@ -1,28 +1,31 @@
-"""What the training stages share: where a stage writes, the model it starts from, resuming, saving.
+"""What the training stages share: where a stage writes, resuming from its checkpoints, its run card, saving.
 
-A recipe runs in stages that chain: the optional cold start (``sft``), then ``grpo``. Stage S
-of recipe R writes ``<output_dir>/<R.stage_name(S)>/`` (checkpoints, TensorBoard logs,
-metrics, samples) and leaves its adapter in ``<adapter_dir>/<R.stage_name(S)>/``, whose run
-card names the stage it started from. GRPO after a cold start starts from the cold start's
-adapter. Each stage resumes on its own from the newest *complete* checkpoint of its run.
+A recipe runs in stages that chain: the optional cold start (``sft``), then ``grpo``
+(:mod:`r1kit.pipeline` runs them in order). Stage S of recipe R writes
+``<output_dir>/<R.stage_name(S)>/`` (``checkpoints/``, ``tensorboard/``, metrics, samples) and
+leaves its adapter in ``<adapter_dir>/<R.stage_name(S)>/``, whose run card names the stage it
+started from. GRPO after a cold start starts from the cold start's adapter. Each stage resumes
+on its own from the newest *complete* checkpoint of its run. This module is the one home of
+that layout: the folder names, a checkpoint's step, reading a run's trainer state.
 
-    stage = Stage.of(recipe, "grpo")
-    model, tokenizer = load_stage_model(stage)        # fresh LoRA, or the previous stage's weights
-    last = resume_checkpoint(stage.run_dir / "checkpoints")
+    stage = Stage(recipe, "grpo", backend, gpu)
+    last = resume_checkpoint(stage.checkpoints)
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from r1kit.backends import Backend
 from r1kit.gpu import Gpu
-from r1kit.recipe import Recipe, RecipeError
+from r1kit.recipe import Recipe
 
 STAGES = ("sft", "grpo")
+CHECKPOINTS = "checkpoints"  # the trainer's output_dir inside a run folder
+TENSORBOARD = "tensorboard"  # the trainer's logging_dir inside a run folder
 # What transformers 4.56 writes into a checkpoint, in this order, trainer_state.json last
 # (trainer.py, Trainer._save_checkpoint): a folder holding all of them was written to the end.
 CHECKPOINT_FILES = ("adapter_model.safetensors", "optimizer.pt", "scheduler.pt", "trainer_state.json")
@@ -34,26 +37,29 @@ DEEPSPEED_CHECKPOINT_FILES = ("adapter_model.safetensors", "latest", "trainer_st
 
 @dataclass(frozen=True)
 class Stage:
-    """One stage of a recipe on this machine: its name, backend, GPU and folders."""
+    """One training stage of a recipe on this machine: its name, backend, GPU and folders."""
 
     recipe: Recipe
     name: str
-    backend: str
+    backend: Backend
     gpu: Gpu
 
-    @classmethod
-    def of(cls, recipe: Recipe, name: str, *, backend: str | None = None, gpu: Gpu | None = None) -> Stage:
-        """The stage ``name`` of ``recipe`` on this machine (backend and GPU detected unless given)."""
-        from r1kit.gpu import detect
-        from r1kit.models import select_backend
+    def __post_init__(self) -> None:
+        if self.name not in STAGES:
+            raise ValueError(f"unknown stage {self.name!r}; stages: {', '.join(STAGES)}")
 
-        if name not in STAGES:
-            raise ValueError(f"unknown stage {name!r}; stages: {', '.join(STAGES)}")
-        return cls(recipe, name, backend or select_backend(recipe.backend), gpu or detect())
+    @property
+    def title(self) -> str:
+        """How the stage is named to people (progress bar, plots)."""
+        return "cold start" if self.name == "sft" else "GRPO"
 
     @property
     def run_dir(self) -> Path:
         return Path(self.recipe.output_dir) / self.recipe.stage_name(self.name)
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.run_dir / CHECKPOINTS
 
     @property
     def adapter_path(self) -> Path:
@@ -76,108 +82,140 @@ class Stage:
         card = read_run_card(previous.adapter_path)
         return {"stage": previous.name, "adapter": str(previous.adapter_path), "steps": card.get("steps")}
 
+    def begin(self) -> None:
+        """Make the run folder and seed everything, right before the stage's trainer is built."""
+        from transformers import set_seed
 
-def begin_stage(recipe: Recipe, name: str) -> Stage:
-    """Stage ``name`` of ``recipe`` on this machine, ready to train.
-
-    Unsloth is imported first where it runs (it must come before TRL), the ``grpo:``/``sft:``
-    fields are checked against the installed TRL, the run folder exists and the seed is set.
-    """
-    stage = Stage.of(recipe, name)
-    if stage.backend == "unsloth":
-        from r1kit.unsloth_backend import import_unsloth_first
-
-        import_unsloth_first()
-    from transformers import set_seed
-
-    from r1kit.config import check_trl_fields
-
-    check_trl_fields(recipe)
-    stage.run_dir.mkdir(parents=True, exist_ok=True)
-    set_seed(recipe.seed)
-    return stage
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        set_seed(self.recipe.seed)
 
 
-def stage_callbacks(stage: Stage, *, title: str, show_progress: bool, extra: list[Any] | None) -> list[Any]:
+def stage_callbacks(stage: Stage, *, show_progress: bool, extra: list[Any] | None) -> list[Any]:
     """The kit's callbacks of a stage: its run files, a progress bar (unless asked not to), the caller's."""
-    from r1kit.callbacks import Progress, RunFiles
+    from r1kit.callbacks import Progress, RunFiles, StopOnNonFinite
 
-    bar = [Progress(stage.name.upper() if stage.name == "grpo" else "cold start")] if show_progress else []
-    return [RunFiles(stage.run_dir, title), *bar, *(extra or [])]
+    bar = [Progress(stage.title)] if show_progress else []
+    return [StopOnNonFinite(), RunFiles(stage.run_dir, plot_title(stage)), *bar, *(extra or [])]
 
 
-def checkpoint_problem(folder: Path) -> str | None:
-    """Why ``folder`` cannot be resumed from (a file missing or unreadable), or None when it is complete."""
+def plot_title(stage: Stage) -> str:
+    """The title of a stage's reward plot."""
+    return f"{stage.recipe.stage_name(stage.name)}: {stage.title}"
+
+
+def _problem(folder: Path) -> tuple[str, str] | None:
+    """("incomplete" or "damaged", why) when ``folder`` cannot be resumed from, None when it can."""
+    import zipfile
+
+    from r1kit.adapters import AdapterError, lora_tensors
+
     deepspeed = (folder / "latest").is_file()
     needed = DEEPSPEED_CHECKPOINT_FILES if deepspeed else CHECKPOINT_FILES
     missing = [name for name in needed if not (folder / name).is_file()]
     if missing:
-        return f"{', '.join(missing)} missing"
+        return "incomplete", f"{', '.join(missing)} missing"
     if deepspeed:
         tag = (folder / "latest").read_text(encoding="utf-8", errors="replace").strip()
         if not tag or not (folder / tag).is_dir():
-            return f"DeepSpeed state {tag or '(unnamed)'}/ missing"
+            return "incomplete", f"DeepSpeed state {tag or '(unnamed)'}/ missing"
     try:
-        json.loads((folder / "trainer_state.json").read_text(encoding="utf-8"))["global_step"]
-    except (ValueError, KeyError, OSError) as error:
-        return f"trainer_state.json unreadable ({error})"
+        lora_tensors(folder)
+    except AdapterError as error:
+        return "damaged", str(error).replace(f"{folder}/", "")
+    for path in [folder / name for name in needed if name.endswith(".pt")] + sorted(folder.glob("rng_state*.pth")):
+        try:  # torch.save writes a zip archive; a cut one has lost the directory at its end
+            with zipfile.ZipFile(path) as archive:
+                archive.infolist()
+        except (zipfile.BadZipFile, OSError) as error:
+            return "damaged", f"{path.name} does not read as torch.save wrote it ({error})"
+    try:
+        step = trainer_state(folder).global_step
+    except (TypeError, ValueError, KeyError, OSError) as error:
+        return "damaged", f"trainer_state.json unreadable ({type(error).__name__}: {str(error).splitlines()[0]})"
+    if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+        return "damaged", f"trainer_state.json unreadable (global_step is {step!r}, not a step number)"
     return None
 
 
-def _step(folder: Path) -> int:
-    return int(folder.name.rsplit("-", 1)[1])
+def checkpoint_problem(folder: Path) -> str | None:
+    """Why ``folder`` cannot be resumed from, or None when it can.
+
+    Its files are read, not listed: the LoRA weights whole (memory-mapped) and finite, the
+    optimizer, scheduler and RNG states as the zip archives ``torch.save`` writes (a truncated
+    or emptied one has lost its directory), the trainer state as transformers reads it.
+    """
+    problem = _problem(folder)
+    return None if problem is None else problem[1]
+
+
+def trainer_state(checkpoint: Path) -> Any:
+    """The ``TrainerState`` a checkpoint folder holds (transformers' own loader)."""
+    from transformers import TrainerState
+
+    return TrainerState.load_from_json(str(checkpoint / "trainer_state.json"))
+
+
+def log_history(run_dir: Path) -> list[dict]:
+    """The trainer's log history of a run, from its newest complete checkpoint ([] without one)."""
+    last = resume_checkpoint(Path(run_dir) / CHECKPOINTS, remove_incomplete=False)
+    return [] if last is None else trainer_state(last).log_history
+
+
+def best_checkpoint(run_dir: Path, *, window: int = 10) -> tuple[Path, int, float]:
+    """(folder, step, smoothed success) of the complete checkpoint where training success peaked.
+
+    Success is the logged share of completions right and formatted (:mod:`r1kit.grpo`). Only
+    checkpoints the run kept can be chosen: the R1-distill recipe keeps them all.
+    """
+    from r1kit.plots import moving_average, series
+
+    steps, values = series(log_history(run_dir), "success")
+    smoothed = dict(zip(steps, moving_average(values, window)))
+    saved = {
+        checkpoint_step(p): p
+        for p in (Path(run_dir) / CHECKPOINTS).glob("checkpoint-*")
+        if checkpoint_step(p) is not None and checkpoint_problem(p) is None
+    }
+    candidates = [(smoothed[step], step) for step in saved if step in smoothed]
+    if not candidates:
+        raise FileNotFoundError(f"no complete checkpoint under {run_dir}/{CHECKPOINTS} matches a logged step")
+    score, step = max(candidates)
+    return saved[step], step, score
+
+
+def checkpoint_step(folder: Path) -> int | None:
+    """The step of a ``checkpoint-<step>`` folder (None for any other name).
+
+    >>> checkpoint_step(Path("runs/x/checkpoints/checkpoint-40")), checkpoint_step(Path("notes"))
+    (40, None)
+    """
+    head, _, step = folder.name.rpartition("-")
+    return int(step) if head == "checkpoint" and step.isdigit() else None
 
 
 def resume_checkpoint(checkpoints: Path, *, remove_incomplete: bool = True) -> Path | None:
-    """The newest complete checkpoint in ``checkpoints`` (None if there is none).
+    """The newest checkpoint in ``checkpoints`` that is complete and reads (None if there is none).
 
-    A newer checkpoint that a kill left half-written is named with the reason it was skipped
+    A newer checkpoint that a kill left half-written, or whose files do not read (truncated,
+    emptied, NaN weights: :func:`checkpoint_problem`), is named with the reason it was skipped
     and, with ``remove_incomplete``, deleted: the trainer would otherwise count it when it
     rotates old checkpoints, and write the same step's folder again over its remains.
     """
     folders = sorted(
-        (p for p in checkpoints.glob("checkpoint-*") if p.is_dir() and p.name[11:].isdigit()), key=_step, reverse=True
+        (p for p in checkpoints.glob("checkpoint-*") if p.is_dir() and checkpoint_step(p) is not None),
+        key=checkpoint_step,
+        reverse=True,
     )
     for folder in folders:
-        problem = checkpoint_problem(folder)
+        problem = _problem(folder)
         if problem is None:
             return folder
-        print(
-            f"Skipping {folder.name}: incomplete ({problem}), as a run killed while saving leaves it"
-            + ("; removed." if remove_incomplete else ".")
-        )
+        kind, why = problem
+        cause = ", as a run killed while saving leaves it" if kind == "incomplete" else ""
+        print(f"Skipping {folder.name}: {kind} ({why}){cause}" + ("; removed." if remove_incomplete else "."))
         if remove_incomplete:
             shutil.rmtree(folder, ignore_errors=True)
     return None
-
-
-def load_stage_model(stage: Stage) -> tuple[Any, Any]:
-    """The recipe's model with a LoRA adapter: fresh, or holding the previous stage's weights."""
-    from r1kit.adapters import load_adapter_weights
-    from r1kit.models import load_model
-
-    recipe = stage.recipe
-    previous = stage.previous
-    if previous is not None and not (previous.adapter_path / "adapter_model.safetensors").is_file():
-        raise RecipeError(
-            f"the recipe has a cold start, and its adapter {previous.adapter_path} does not exist yet: "
-            f"run `python -m r1kit sft RECIPE` first (`python -m r1kit demo RECIPE` runs every stage)"
-        )
-    model, tokenizer = load_model(
-        recipe.model,
-        backend=stage.backend,
-        lora_rank=recipe.lora_rank,
-        lora_alpha=recipe.lora_alpha,
-        target_modules=recipe.target_modules,
-        max_seq_length=recipe.max_seq_length,
-        load_in_4bit=recipe.load_in_4bit,
-        gpu_memory_utilization=recipe.gpu_memory_utilization,
-        dtype=stage.gpu.dtype,
-        seed=recipe.seed,
-    )
-    if previous is not None:
-        load_adapter_weights(model, previous.adapter_path)
-    return model, tokenizer
 
 
 def run_card(stage: Stage, steps: int, metrics: dict, **extra: Any) -> dict:
@@ -196,10 +234,10 @@ def run_card(stage: Stage, steps: int, metrics: dict, **extra: Any) -> dict:
 
 
 def last_metrics(log_history: list[dict]) -> dict:
-    """The last logged training metrics and the run's summary (runtime, ...), rounded for the run card.
+    """The last logged training metrics and the run's summary (runtime, ...), to 6 significant digits for the run card.
 
-    >>> last_metrics([{"loss": 0.12345, "step": 1}, {"train_runtime": 9.87654, "step": 1}])
-    {'loss': 0.1235, 'step': 1, 'train_runtime': 9.8765}
+    >>> last_metrics([{"loss": 0.123456789, "learning_rate": 5e-06, "step": 1}, {"train_runtime": 9.87654321, "step": 1}])
+    {'loss': 0.123457, 'learning_rate': 5e-06, 'step': 1, 'train_runtime': 9.87654}
     """
     from r1kit.callbacks import training_rows
 
@@ -207,7 +245,7 @@ def last_metrics(log_history: list[dict]) -> dict:
     summary = next((entry for entry in reversed(log_history) if "train_runtime" in entry), {})
     merged = {**(rows[-1] if rows else {}), **summary}
     return {
-        key: round(float(value), 4) if isinstance(value, float) else value
+        key: float(f"{value:.6g}") if isinstance(value, float) else value
         for key, value in merged.items()
         if isinstance(value, (int, float)) and key != "epoch"
     }
@@ -253,7 +291,7 @@ def run_trainer(stage: Stage, trainer: Any, tokenizer: Any, *, resume: bool) -> 
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
     from r1kit.adapters import save_adapter
-    from r1kit.callbacks import write_run_files
+    from r1kit.callbacks import StopOnNonFinite, write_run_files
 
     for default in (PrinterCallback, ProgressCallback):  # the kit's progress bar and files instead
         trainer.remove_callback(default)
@@ -264,7 +302,7 @@ def run_trainer(stage: Stage, trainer: Any, tokenizer: Any, *, resume: bool) -> 
     trainer.accelerator.wait_for_everyone()
     resumed_from = None
     if last is not None:
-        resumed_from = json.loads((last / "trainer_state.json").read_text(encoding="utf-8"))["global_step"]
+        resumed_from = trainer_state(last).global_step
         if main:
             print(f"Resuming {stage.recipe.stage_name(stage.name)} from {last} (step {resumed_from})")
     interrupted = False
@@ -273,12 +311,10 @@ def run_trainer(stage: Stage, trainer: Any, tokenizer: Any, *, resume: bool) -> 
         if resumed_from is not None and resumed_from >= trainer.args.max_steps > 0:
             # already finished (a run killed while saving its adapter): transformers 4.56 would train
             # one step past max_steps, so take the checkpoint's weights and state as they are
-            from transformers import TrainerState
-
             from r1kit.adapters import load_adapter_weights
 
             load_adapter_weights(trainer.model, last)
-            trainer.state = TrainerState.load_from_json(str(last / "trainer_state.json"))
+            trainer.state = trainer_state(last)
         else:
             trainer.train(resume_from_checkpoint=str(last) if last else None)
     except KeyboardInterrupt:
@@ -287,8 +323,16 @@ def run_trainer(stage: Stage, trainer: Any, tokenizer: Any, *, resume: bool) -> 
             print(f"\nInterrupted at step {trainer.state.global_step}: saving the adapter trained so far.")
     seconds = time.perf_counter() - start
     history = trainer.state.log_history
-    title = f"{stage.recipe.stage_name(stage.name)}: {stage.name.upper()}"
-    write_run_files(stage.run_dir, history, title=title)
+    write_run_files(stage.run_dir, history, title=plot_title(stage))
+    diverged = [p for c in trainer.callback_handler.callbacks if isinstance(c, StopOnNonFinite) for p in c.problems]
+    if diverged:  # nothing of the broken steps is saved: no checkpoint (the callback cleared it), no adapter
+        from r1kit.recipe import RecipeError
+
+        raise RecipeError(
+            f"{stage.title} stopped: {'; '.join(diverged)}. {stage.adapter_path} keeps what it held and no "
+            f"checkpoint of the broken step was written; lower {stage.name}.learning_rate (or check the "
+            "rewards and grpo.temperature) and run again"
+        )
     steps = trainer.state.global_step
     card = run_card(
         stage,

@@ -7,10 +7,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never touch the network
 import pytest
 import torch
 
-from r1kit.adapters import adapter_config, load_adapter, read_run_card, save_adapter, update_run_card
+from r1kit.adapters import AdapterError, adapter_config, load_adapter, read_run_card, save_adapter, update_run_card
 from r1kit.cli import main
-from r1kit.generation import make_generator
-from r1kit.models import load_model
 
 CARD = {
     "base_model": "smollm2-135m-instruct",
@@ -20,9 +18,9 @@ CARD = {
 
 
 @pytest.fixture(scope="module")
-def lora_model():
+def lora_model(make_lora):
     """The CPU model with a small LoRA whose weights are non-zero, so a reload can be checked."""
-    model, tokenizer = load_model("smollm2-135m-instruct", backend="transformers", lora_rank=2)
+    model, tokenizer = make_lora(lora_rank=2)
     torch.manual_seed(0)
     with torch.no_grad():
         for name, param in model.named_parameters():
@@ -43,8 +41,8 @@ def test_save_then_load_gives_the_same_weights(lora_model, tmp_path):
     saved, reloaded = lora_weights(model), lora_weights(loaded)
     assert saved.keys() == reloaded.keys() and saved
     assert all(torch.equal(saved[k], reloaded[k]) for k in saved)
-    assert loaded_tokenizer.eos_token == tokenizer.eos_token and backend == "transformers"
-    answers = make_generator(backend, loaded, loaded_tokenizer).generate(
+    assert loaded_tokenizer.eos_token == tokenizer.eos_token and backend.name == "transformers"
+    answers = backend.generator(loaded, loaded_tokenizer, batch_size=2).generate(
         [[{"role": "user", "content": "What is 2 + 3?"}]] * 2, adapter=path, max_tokens=3
     )
     assert len(answers) == 2 and all(len(group) == 1 for group in answers)
@@ -70,11 +68,17 @@ def test_failed_save_keeps_the_previous_adapter(lora_model, tmp_path):
 def test_update_run_card_merges(tmp_path):
     (tmp_path / "run").mkdir()
     update_run_card(tmp_path / "run", steps=3)
-    assert update_run_card(tmp_path / "run", eval={"success": 0.5}) == {"steps": 3, "eval": {"success": 0.5}}
+    metrics = {"n_problems": 2, "k": 0, "success": 0.5, "correct": 0.5, "pass_at_k": None, "maj_at_k": None}
+    metrics |= {"format_rate": 1.0, "mean_length": 3.0, "length_unit": "tokens"}
+    assert update_run_card(tmp_path / "run", eval={"after GRPO": metrics}) == {
+        "steps": 3,
+        "eval": {"after GRPO": metrics},
+    }
+    assert "| after GRPO | 50.0% | 50.0% |" in (tmp_path / "run" / "README.md").read_text()  # the model card follows
 
 
 def test_load_adapter_needs_an_adapter_folder(tmp_path):
-    with pytest.raises(FileNotFoundError, match="adapter_config.json"):
+    with pytest.raises(AdapterError, match="is not a saved adapter: it has no adapter_config.json"):
         load_adapter(tmp_path)
 
 

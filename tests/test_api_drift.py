@@ -227,6 +227,26 @@ SOURCE_FACTS = [
     ),
     # r1kit/train.py check_vllm_server: TRL polls <url>/health/ before it gives up
     ("trl", "trl/extras/vllm_client.py", 'url = f"{self.base_url}/health/"'),
+    # r1kit/unsloth_backend.py require_vllm: without vLLM Unsloth turns fast_inference off, warning only
+    (
+        "unsloth",
+        "unsloth/models/_utils.py",
+        'logger.warning_once("Unsloth: vLLM is not installed! Will use Unsloth inference!")',
+    ),
+    # ... import_unsloth_first: unsloth_zoo reads UNSLOTH_VLLM_STANDBY when it is imported
+    ("unsloth-zoo", "unsloth_zoo/__init__.py", 'if os.environ.get("UNSLOTH_VLLM_STANDBY", "0") == "0":'),
+    # ... clear_grpo_lora_config: the trainer's LoRA folder, written only when missing or on the
+    # first request, and read through a cache
+    ("unsloth", "unsloth/models/rl.py", 'lora_name = trainer_file + "_lora_model\'"'),
+    ("unsloth-zoo", "unsloth_zoo/vllm_utils.py", "if not os.path.exists(save_directory) or lora_request_id == 1:"),
+    ("unsloth-zoo", "unsloth_zoo/vllm_utils.py", "@functools.cache\ndef get_peft_config(save_directory):"),
+    # r1kit/generation.py VLLMGenerator: fast_generate is vLLM's LLM.generate, which takes token-id prompts
+    ("unsloth", "unsloth/models/llama.py", "model.fast_generate = model.vllm_engine.generate"),
+    ("vllm", "vllm/inputs/data.py", "class TokensPrompt(TypedDict):"),
+    # gpu_requirements_common.txt tensorboard: report_to tensorboard without it stops the trainer
+    ("transformers", "transformers/integrations/integration_utils.py", "TensorBoardCallback requires tensorboard"),
+    # r1kit/recipe.py GRPO_DEFAULTS epsilon_high: TRL reuses samples (old log-probs) only when this holds
+    ("trl", "trl/trainer/grpo_trainer.py", "if self.args.gradient_accumulation_steps % generate_every != 0:"),
 ]
 
 

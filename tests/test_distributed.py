@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from r1kit.adapters import load_adapter, read_run_card
-from r1kit.generation import make_generator
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = [
@@ -83,7 +82,7 @@ def test_two_processes_write_everything_once_and_resume(tmp_path):
     assert [json.loads(line)["step"] for line in (run / "samples.jsonl").read_text().splitlines()][-8:] == [3] * 8
 
     model, tokenizer, backend = load_adapter(adapter)  # the adapter loads and generates
-    ((text,),) = make_generator(backend, model, tokenizer).generate(
+    ((text,),) = backend.generator(model, tokenizer, batch_size=1).generate(
         [[{"role": "user", "content": "What is 12 + 30?"}]], adapter=adapter, max_tokens=4
     )
     assert isinstance(text, str)

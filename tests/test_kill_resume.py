@@ -73,8 +73,8 @@ HOLDS = {
 CHILD = """
 import json, os, sys, time
 from pathlib import Path
+from r1kit.pipeline import Pipeline
 from r1kit.recipe import recipe_from_dict
-from r1kit.train import train
 
 def hold():
     Path(os.environ["HELD"]).touch()
@@ -83,7 +83,7 @@ def hold():
 callbacks = []
 {hold}
 recipe = recipe_from_dict(json.loads(sys.argv[1]))
-train(recipe, callbacks=callbacks, show_progress=False)
+Pipeline(recipe, show_progress=False).grpo(evaluate=False, callbacks=callbacks)
 """
 
 
@@ -149,6 +149,9 @@ def test_killed_at_any_moment_the_run_resumes_and_finishes(tmp_path):
 
 def test_deepspeed_checkpoints_count_as_complete(tmp_path):
     # zero2.yaml / zero3.yaml: the optimizer and scheduler live in global_step<N>/, named by "latest"
+    from fake_files import lora_state
+    from safetensors.torch import save_file
+
     from r1kit.runs import checkpoint_problem, resume_checkpoint
 
     for step, files in ((2, ("adapter_model.safetensors", "latest", "trainer_state.json")), (4, ("latest",))):
@@ -158,6 +161,7 @@ def test_deepspeed_checkpoints_count_as_complete(tmp_path):
             (folder / name).write_text(json.dumps({"global_step": step}) if name == "trainer_state.json" else "")
         (folder / "latest").write_text(f"global_step{step}")
     (tmp_path / "checkpoint-4" / "adapter_model.safetensors").write_bytes(b"")  # killed before trainer_state.json
+    save_file(lora_state(), str(tmp_path / "checkpoint-2" / "adapter_model.safetensors"))  # weights that read
     assert checkpoint_problem(tmp_path / "checkpoint-2") is None
     assert checkpoint_problem(tmp_path / "checkpoint-4") == "trainer_state.json missing"
     assert resume_checkpoint(tmp_path) == tmp_path / "checkpoint-2"

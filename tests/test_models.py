@@ -8,6 +8,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never touch the network
 import pytest
 
 from r1kit import models, smollm2
+from r1kit.backends import choose_backend
 from r1kit.smollm2 import SMOLLM2_ALIAS
 
 
@@ -25,7 +26,7 @@ from r1kit.smollm2 import SMOLLM2_ALIAS
 def test_select_backend(monkeypatch, requested, cuda, unsloth_installed, expected):
     monkeypatch.setattr("torch.cuda.is_available", lambda: cuda)
     monkeypatch.setattr("importlib.util.find_spec", lambda name, *a: object() if unsloth_installed else None)
-    assert models.select_backend(requested) == expected
+    assert choose_backend(requested).name == expected
 
 
 @pytest.mark.parametrize("requested", ["auto", "unsloth"])
@@ -34,7 +35,7 @@ def test_cuda_without_unsloth_stops_instead_of_falling_back(monkeypatch, request
     monkeypatch.setattr("torch.cuda.is_available", lambda: True)
     monkeypatch.setattr("importlib.util.find_spec", lambda name, *a: None)
     with pytest.raises(RuntimeError, match="Unsloth is not installed") as error:
-        models.select_backend(requested)
+        choose_backend(requested)
     assert "gpu_requirements.txt" in str(error.value) and "backend: transformers" in str(error.value)
 
 
@@ -56,7 +57,7 @@ def test_unsloth_installed_but_broken_stops_with_the_fix(monkeypatch):
     for key in unsloth_backend.UNSLOTH_ENVIRONMENT:  # the import sets them; setenv first so they are undone
         monkeypatch.setenv(key, "")
         monkeypatch.delenv(key)
-    assert models.select_backend("auto") == "unsloth"  # auto does not fall back to transformers
+    assert choose_backend("auto").name == "unsloth"  # auto does not fall back to transformers
     with warnings.catch_warnings(), pytest.raises(RuntimeError, match="does not import") as error:
         warnings.simplefilter("ignore", RuntimeWarning)  # "imported before unsloth", when another test did
         unsloth_backend.import_unsloth_first()
@@ -66,20 +67,20 @@ def test_unsloth_installed_but_broken_stops_with_the_fix(monkeypatch):
 def test_unsloth_without_cuda_names_the_fix(monkeypatch):
     monkeypatch.setattr("torch.cuda.is_available", lambda: False)
     with pytest.raises(RuntimeError, match="CUDA") as error:
-        models.select_backend("unsloth")
+        choose_backend("unsloth")
     assert "backend='transformers'" in str(error.value)  # the message names the way out
 
 
 @pytest.mark.parametrize("bad", ["vllm", "", "Transformers"])  # unknown names, case matters
 def test_unknown_backend(bad):
     with pytest.raises(ValueError, match="unknown backend"):
-        models.select_backend(bad)
+        choose_backend(bad)
 
 
-def test_load_model_unsloth_without_cuda_fails_before_loading(monkeypatch):
+def test_unsloth_without_cuda_fails_before_loading(monkeypatch):
     monkeypatch.setattr("torch.cuda.is_available", lambda: False)
     with pytest.raises(RuntimeError, match="CUDA"):
-        models.load_model("smollm2-135m-instruct", backend="unsloth")
+        choose_backend("unsloth")
 
 
 def test_cache_dir_from_environment(monkeypatch, tmp_path):
@@ -129,13 +130,8 @@ def test_uncached_hub_model_offline_names_the_fixes(monkeypatch, tmp_path):
         assert fix in message
 
 
-def test_lora_rank_must_be_positive():
-    with pytest.raises(ValueError, match="lora_rank"):
-        models.add_lora(object(), lora_rank=0)
-
-
-def test_converted_alias_loads_with_the_right_end_token():
-    model, tokenizer = models.load_model("smollm2-135m-instruct", backend="transformers", lora_rank=4)
+def test_converted_alias_loads_with_the_right_end_token(make_lora):
+    model, tokenizer = make_lora(lora_rank=4)
     assert tokenizer.eos_token == "<|im_end|>" and tokenizer.pad_token == "<|im_end|>"
     assert tokenizer.eos_token_id == model.config.eos_token_id  # generation stops where turns end
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)

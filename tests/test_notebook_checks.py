@@ -36,7 +36,7 @@ SHARED = ("trl", "transformers", "peft")
 _WRITTEN_PIN = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)==([0-9][A-Za-z0-9.+!-]*)")
 _INSTALL_LINE = re.compile(r"^\s*[!%].*\bpip install\b", re.MULTILINE)
 # Parameters that are not recipe fields; every other parameter maps to one through `overrides`.
-KIT_PARAMETERS = {"RECIPE", "ADAPTER", "OUTPUT_DIR", "EXPORT", "GGUF_QUANTIZATION", "SMOKE"}
+KIT_PARAMETERS = {"RECIPE", "ADAPTER", "OUTPUT_DIR", "EXPORT", "GGUF_QUANTIZATION", "HUB_REPO", "SMOKE"}
 # What a training notebook's parameters cell offers (issue 7): the recipe-mapped ones start as None.
 TRAINING_PARAMETERS = KIT_PARAMETERS - {"ADAPTER"} | {
     "MODEL",
@@ -135,6 +135,26 @@ def test_training_notebooks_keep_the_structure(path):
     saving = next(i for i, c in enumerate(cells) if c.source.startswith("## Saving options"))
     bare = [i for i in range(1, saving) if cells[i].cell_type == "code" and cells[i - 1].cell_type == "code"]
     assert not bare, f"cells {bare} have no markdown before them (only the save cells share one)"
+
+
+def pipeline_calls(path: Path) -> list[str]:
+    """The ``pipe.<step>()`` calls of a notebook's code cells, in order."""
+    calls = []
+    for cell in notebook_cells(path):
+        if cell.cell_type == "code":
+            calls += re.findall(r"\bpipe\.(\w+)\(", cell.source)
+    return calls
+
+
+@pytest.mark.parametrize("path", TRAINING, ids=ids)
+def test_training_notebooks_run_the_pipelines_steps_and_hold_no_copy_of_them(path):
+    from r1kit.pipeline import STEPS
+
+    steps = [call for call in pipeline_calls(path) if call in (*STEPS, "finish")]
+    assert steps == [*STEPS, "finish"], steps  # each step once, in the pipeline's order, one cell each
+    code = "\n".join(c.source for c in notebook_cells(path) if c.cell_type == "code")
+    for copied in ("run_sft(", "run_grpo(", "evaluate_recipe(", "build_datasets(", "Stage(", "backend.load("):
+        assert copied not in code, f"{path.name} calls {copied} itself: the pipeline owns the stage sequence"
 
 
 # ---- parameters: the recipe is the one source of truth ----------------------------------------

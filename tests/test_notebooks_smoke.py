@@ -21,17 +21,10 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from r1kit.notebook import (
-    best_checkpoint,
-    lora_change,
-    newest_adapter,
-    notebook_recipe,
-    plot_success,
-    reward_table,
-    smoke_recipe,
-    success_rate,
-)
-from r1kit.runs import CHECKPOINT_FILES
+from r1kit.adapters import lora_change, newest_adapter
+from r1kit.notebook import notebook_recipe, reward_table, smoke_recipe
+from r1kit.plots import plot_success, series
+from r1kit.runs import best_checkpoint
 from r1kit.tasks import build_datasets, get_task
 from rewards import get_reward
 
@@ -99,7 +92,9 @@ def test_training_notebook_runs_in_smoke_mode(name, out_dir):
     assert "| base |" in output and "with the adapter" in output  # before/after and side-by-side tables
     rows = list(json.loads((run / "eval.json").read_text()))  # the before/after table's rows, in order
     if name in COLD_START:
-        assert rows[:2] == ["base", "after cold start"] and "differ from" in output  # LoRA check against the cold start
+        assert (
+            rows[:2] == ["base model", "after cold start"] and "differ from" in output
+        )  # LoRA check against the cold start
         card = json.loads((out_dir / "saved_adapters" / ADAPTERS[name][0] / "run_card.json").read_text())
         assert card["started_from"]["stage"] == "sft"  # GRPO started from the cold start's adapter
     else:
@@ -110,10 +105,10 @@ def test_training_notebook_runs_in_smoke_mode(name, out_dir):
 @pytest.mark.notebooks
 def test_inference_notebook_runs_in_smoke_mode(out_dir):
     if not list((out_dir / "saved_adapters").glob("*/adapter_config.json")):  # run alone: train an adapter
-        from r1kit.train import train
+        from r1kit.pipeline import Pipeline
 
         recipe = notebook_recipe("cpu_demo.yaml", smoke=True, output_dir=out_dir, overrides={"cold_start": False})
-        train(recipe, show_progress=False)
+        Pipeline(recipe, show_progress=False).grpo(evaluate=False)
     adapter = newest_adapter(out_dir / "saved_adapters")
     nb, seconds = execute("inference_saved_adapter", out_dir)
     print(f"inference_saved_adapter: {seconds:.0f} s")
@@ -131,7 +126,7 @@ def test_reward_table_pays_the_correct_sample_only(name, tmp_path):
     # the rewards cell: the worked solution earns the success score (in the format), the wrong one nothing
     recipe = notebook_recipe(name, smoke=True, output_dir=tmp_path)
     task = get_task(recipe.task)
-    train_ds, _ = build_datasets(recipe)
+    train_ds = build_datasets(recipe).train
     header, _, *rows = reward_table(recipe, train_ds.select(range(2))).splitlines()
 
     def split(line: str) -> list[str]:  # the cells of a table row ("\\|" is a pipe inside a cell)
@@ -198,23 +193,25 @@ def test_notebook_recipe_refuses_unknown_fields(tmp_path):
         notebook_recipe("gsm8k_llama.yaml", smoke=True, output_dir=tmp_path, overrides={"max_stepz": 5})
 
 
-def fake_run(run: Path, rewards: list[float], saved: list[int], incomplete: tuple[int, ...] = ()) -> None:
-    """A run folder whose checkpoints hold trainer_state.json log histories, as the trainer writes them."""
-    history = [
-        {"step": step + 1, "loss": 0.0, "rewards/boxed_countdown_reward/mean": r} for step, r in enumerate(rewards)
-    ]
+def fake_run(run: Path, success: list[float], saved: list[int], incomplete: tuple[int, ...] = ()) -> None:
+    """A run folder whose checkpoints hold real (tiny) files and the trainer's log history, as the trainer writes them."""
+    import torch
+    from safetensors.torch import save_file
+
+    history = [{"step": step + 1, "loss": 0.0, "success": r} for step, r in enumerate(success)]
     for step in saved:
         folder = run / "checkpoints" / f"checkpoint-{step}"
         folder.mkdir(parents=True)
-        for name in CHECKPOINT_FILES[:-1]:
-            (folder / name).write_bytes(b"")
+        save_file({"lora_A": torch.zeros(2, 2)}, str(folder / "adapter_model.safetensors"))
+        for name in ("optimizer.pt", "scheduler.pt"):
+            torch.save({"state": {}}, folder / name)
         state = {"global_step": step, "log_history": history[:step]}
         if step not in incomplete:  # a kill while saving leaves trainer_state.json (written last) out
             (folder / "trainer_state.json").write_text(json.dumps(state))
 
 
 @pytest.mark.parametrize(
-    "rewards, saved, incomplete, window, best",
+    "success, saved, incomplete, window, best",
     [
         ([0.1, 0.5, 0.2, 0.1], [2, 4], (), 1, 2),  # raw peak at a saved step
         ([0.1, 0.5, 0.2, 0.1], [1, 3, 4], (), 1, 3),  # the peak's step was not saved: best saved one
@@ -223,31 +220,28 @@ def fake_run(run: Path, rewards: list[float], saved: list[int], incomplete: tupl
         ([0.1, 0.2, 0.3, 0.9], [2, 4], (4,), 1, 2),  # the newest is incomplete: the history comes from checkpoint-2
     ],
 )
-def test_best_checkpoint(tmp_path, rewards, saved, incomplete, window, best):
+def test_best_checkpoint(tmp_path, success, saved, incomplete, window, best):
     run = tmp_path / "run"
-    fake_run(run, rewards, saved, incomplete)
-    recipe = notebook_recipe("countdown_r1_distill.yaml", smoke=True, output_dir=tmp_path)
-    folder, step, _ = best_checkpoint(run, recipe, window=window)
+    fake_run(run, success, saved, incomplete)
+    folder, step, _ = best_checkpoint(run, window=window)
     assert (step, folder.name) == (best, f"checkpoint-{best}")
 
 
 def test_best_checkpoint_without_checkpoints(tmp_path):
-    recipe = notebook_recipe("countdown_r1_distill.yaml", smoke=True, output_dir=tmp_path)
     with pytest.raises(FileNotFoundError, match="no complete checkpoint"):
-        best_checkpoint(tmp_path / "run", recipe)
+        best_checkpoint(tmp_path / "run")
 
 
-def test_success_rate_and_plot(tmp_path):
-    # gsm8k's success reward pays 2.0: the rate is the mean over that maximum
-    recipe = notebook_recipe("gsm8k_llama.yaml", smoke=True, output_dir=tmp_path)
+def test_success_series_and_plot(tmp_path):
+    # the trainer logs "success" (the task's parser: right and formatted) on training steps only
     history = [
-        {"step": 1, "rewards/gsm8k_correctness_reward/mean": 0.5},
+        {"step": 1, "success": 0.25},
         {"step": 2, "loss": 0.1},
-        {"step": 2, "rewards/gsm8k_correctness_reward/mean": 1.0},
+        {"step": 2, "success": 0.5},
         {"step": 2, "train_runtime": 3.0},
     ]
-    assert success_rate(history, recipe) == {1: 0.25, 2: 0.5}
-    png = plot_success(history, recipe, tmp_path / "success.png", reference={2: 0.4}, reference_label="source")
+    assert series(history, "success") == ([1, 2], [0.25, 0.5])
+    png = plot_success(history, tmp_path / "success.png", reference={2: 0.4}, reference_label="source")
     assert png.stat().st_size > 0
 
 

@@ -23,11 +23,12 @@ from pathlib import Path
 
 import pytest
 
+from r1kit.backends import TransformersBackend, UnslothBackend
 from r1kit.cli import main
-from r1kit.config import grpo_arguments
 from r1kit.gpu import CPU, PROFILES, Gpu
 from r1kit.plan import plan
 from r1kit.recipe import load_recipe
+from r1kit.trainer_configs import grpo_arguments
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = sorted(p.name for p in (ROOT / "recipes").glob("*.yaml"))
@@ -121,9 +122,9 @@ def test_unsloth_needs_a_gpu_in_the_plan_too(capsys):
 def test_training_uses_the_same_dtype_flags_as_the_plan():
     # the trainer gets grpo_arguments(recipe, detect(), ...): one function decides for both
     recipe = load_recipe(ROOT / "recipes" / "gsm8k_llama.yaml")
-    t4 = grpo_arguments(recipe, PROFILES["t4"], backend="unsloth", run_dir=Path("runs/x"))
-    a100 = grpo_arguments(recipe, PROFILES["a100"], backend="unsloth", run_dir=Path("runs/x"))
-    cpu = grpo_arguments(recipe, CPU, backend="transformers", run_dir=Path("runs/x"))
+    t4 = grpo_arguments(recipe, PROFILES["t4"], backend=UnslothBackend(), run_dir=Path("runs/x"))
+    a100 = grpo_arguments(recipe, PROFILES["a100"], backend=UnslothBackend(), run_dir=Path("runs/x"))
+    cpu = grpo_arguments(recipe, CPU, backend=TransformersBackend(), run_dir=Path("runs/x"))
     assert (t4["fp16"], t4["bf16"], a100["fp16"], a100["bf16"], cpu["fp16"], cpu["bf16"]) == (
         True,
         False,

@@ -216,9 +216,8 @@ def test_adapters_name_the_base_model_as_the_recipe_does(tiny_alias, tmp_path, a
 
     folder = str(tiny_alias / SMOLLM2_ALIAS)
     asked = asked.replace("FOLDER", folder)
-    model, tokenizer = models.load_model(
-        asked, backend="transformers", lora_rank=2, target_modules=["q_proj"], cache_dir=tiny_alias
-    )
+    base, tokenizer = models.load_base(asked, cache=tiny_alias)
+    model = models.add_lora(base, lora_rank=2, lora_alpha=2, target_modules=["q_proj"])
     assert model.name_or_path == folder  # the loaded model keeps its real folder (TRL's colocated vLLM opens it)
     save_adapter(model, tokenizer, tmp_path / "adapter", {"base_model": asked})
     assert adapter_config(tmp_path / "adapter")["base_model_name_or_path"] == asked
