@@ -89,7 +89,7 @@ def test_training_notebook_runs_in_smoke_mode(name, out_dir):
     assert (run / "merged_16bit" / "model.safetensors").is_file()
     output = text_of(nb)
     assert "Plan for " in output  # the plan for this machine
-    assert "| base |" in output and "with the adapter" in output  # before/after and side-by-side tables
+    assert "| base model |" in output and "with the adapter" in output  # before/after and side-by-side tables
     rows = list(json.loads((run / "eval.json").read_text()))  # the before/after table's rows, in order
     if name in COLD_START:
         assert (
@@ -169,7 +169,7 @@ def test_notebook_recipe_none_keeps_the_recipe(tmp_path):
         250,
         1,
     )
-    assert recipe.grpo["optim"] == "adamw_8bit"  # a section keeps its other keys when one is overridden
+    assert recipe.grpo["optim"] == "paged_adamw_8bit"  # a section keeps its other keys when one is overridden
     assert recipe.adapter_dir == str(tmp_path / "saved_adapters") and recipe.output_dir == str(tmp_path / "runs")
 
 
