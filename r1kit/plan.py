@@ -113,8 +113,16 @@ def longest_prompt(recipe: Recipe, backend: Any) -> int | str:
     A model or dataset this machine cannot read offline (a hub id that is not cached) is said
     instead: the run measures it, and drops what does not fit, before its model loads.
     """
+    from pathlib import Path
+
+    from huggingface_hub import try_to_load_from_cache
+
+    from r1kit.models import resolve_model
     from r1kit.tasks import build_datasets
 
+    source = resolve_model(recipe.model)
+    if not Path(source).is_dir() and not isinstance(try_to_load_from_cache(source, "tokenizer_config.json"), str):
+        return f"not measured here: {recipe.model}'s tokenizer is not on this machine (a plan asks no hub)"
     try:
         tokenizer = backend.load_tokenizer(recipe.model)
         return build_datasets(recipe, tokenizer).longest_prompt
