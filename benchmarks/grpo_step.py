@@ -8,7 +8,7 @@ one prompt of the CPU demo, 8 completions of exactly ``--completion-tokens`` tok
 ``generation_kwargs`` sets ``min_new_tokens`` so no completion stops early), one optimizer step.
 
 * kit: the CPU demo recipe's ``grpo:`` section as the kit turns it into a GRPOConfig
-  (``r1kit.config.grpo_arguments``): no gradient checkpointing, float32, no reference model.
+  (``r1kit.trainer_configs.grpo_arguments``): no gradient checkpointing, float32, no reference model.
 * stock TRL: ``GRPOConfig``'s own defaults for everything but the batch, the lengths, the
   learning rate and the schedule (so: gradient checkpointing on), in float32: TRL's default
   ``bf16=True`` refuses to start on a CPU without bfloat16 support.
@@ -109,17 +109,17 @@ def run(kind: str, steps: int, completion_tokens: int) -> tuple[list[float], int
     from transformers import set_seed
     from trl import GRPOConfig, GRPOTrainer
 
-    from r1kit.config import grpo_arguments
+    from r1kit.backends import TransformersBackend
     from r1kit.gpu import detect
-    from r1kit.models import load_model
     from r1kit.recipe import load_recipe
     from r1kit.tasks import build_datasets
+    from r1kit.trainer_configs import grpo_arguments
     from rewards import get_reward
 
     recipe = load_recipe(ROOT / "recipes" / "cpu_demo.yaml")
     set_seed(0)
-    model, tokenizer = load_model(recipe.model, backend="transformers", lora_rank=16, lora_alpha=32)
-    train_ds, _ = build_datasets(recipe)
+    model, tokenizer = TransformersBackend().load(recipe, detect())  # the demo's LoRA: r16, alpha 32, all projections
+    train_ds = build_datasets(recipe).train
     row = train_ds[0]
     dataset = Dataset.from_list([row] * (steps + 1))
     work = {
@@ -139,7 +139,7 @@ def run(kind: str, steps: int, completion_tokens: int) -> tuple[list[float], int
     rewards = [get_reward(name) for name in recipe.reward_weights()]  # the demo's rewards, for both trainers
     with tempfile.TemporaryDirectory() as out:
         if kind == "kit":
-            args = {**grpo_arguments(recipe, detect(), backend="transformers", run_dir=Path(out)), **work}
+            args = {**grpo_arguments(recipe, detect(), backend=TransformersBackend(), run_dir=Path(out)), **work}
         else:
             # TRL's default bf16=True stops at once on a CPU without bf16 support
             # ("Your setup doesn't support bf16/gpu"), so stock runs in float32 here too.
@@ -168,7 +168,9 @@ def main() -> None:
 
     import torch
 
-    from r1kit.models import load_model
+    from r1kit.backends import TransformersBackend
+    from r1kit.gpu import detect
+    from r1kit.recipe import load_recipe
 
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads; {args.steps} timed steps each, "
@@ -184,7 +186,7 @@ def main() -> None:
             f"min {min(per_step[1:]):.2f}, max {max(per_step[1:]):.2f}; warm-up {per_step[0]:.2f})",
             flush=True,
         )
-    model, _ = load_model("smollm2-135m-instruct", backend="transformers", lora_rank=16, lora_alpha=32)
+    model, _ = TransformersBackend().load(load_recipe(ROOT / "recipes" / "cpu_demo.yaml"), detect())
     flops = step_flops(model, prompt_tokens, args.completion_tokens, 8)
     floor = flops["total"] / rate
     print(
