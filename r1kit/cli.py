@@ -124,8 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load(args: argparse.Namespace, *, here: bool = True):
-    """The command's recipe, read and (``here``: for this machine) validated before anything loads."""
+def _load(args: argparse.Namespace, *, here: bool = False):
+    """The command's recipe, read (and with ``here`` validated for this machine) before anything loads.
+
+    The commands that run a recipe build a :class:`r1kit.pipeline.Pipeline`, which validates it.
+    """
     from r1kit.validate import validate_recipe
 
     if args.help_recipe:

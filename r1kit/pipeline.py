@@ -33,12 +33,11 @@ class Pipeline:
     """A recipe's stages on this machine, sharing one set of datasets, one model and one generator."""
 
     def __init__(self, recipe: Recipe, *, show_progress: bool = True) -> None:
-        from r1kit.backends import choose_backend
         from r1kit.gpu import detect
         from r1kit.validate import validate_recipe
 
-        validate_recipe(recipe)  # every check, before anything loads (Unsloth imported first where it runs)
-        self.backend, self.gpu = choose_backend(recipe.backend), detect()
+        # every check, before anything loads (Unsloth imported first where it runs)
+        self.backend, self.gpu = validate_recipe(recipe), detect()
         self.recipe, self.show_progress = recipe, show_progress
         self.results: dict[str, dict] = {}  # evaluation name -> evaluate()'s result
         self.stages: dict[str, Any] = {}  # stage name -> StageResult

@@ -50,15 +50,13 @@ def plan(recipe: Recipe, gpu: Gpu) -> dict[str, Any]:
     >>> p["backend"], p["dtype"], p["save_total_limit"], p["prompts_per_step"]
     ('unsloth', 'float16', None, 4)
     """
-    from r1kit.backends import choose_backend
     from r1kit.validate import validate_recipe
 
     try:
-        validate_recipe(recipe, gpu=gpu)  # what train checks, for that GPU: plan accepts exactly what train accepts
-        backend = choose_backend(recipe.backend, gpu=gpu)
-        run_dir = Path(recipe.output_dir) / recipe.run_name
-        args = grpo_arguments(recipe, gpu, backend=backend, run_dir=run_dir)
-        sft = sft_arguments(recipe, gpu, backend=backend, run_dir=run_dir.with_name(recipe.stage_name("sft")))
+        # what train checks, for that GPU: plan accepts exactly what train accepts
+        backend = validate_recipe(recipe, gpu=gpu)
+        args = grpo_arguments(recipe, gpu, backend=backend, run_dir=recipe.run_dir("grpo"))
+        sft = sft_arguments(recipe, gpu, backend=backend, run_dir=recipe.run_dir("sft"))
     except (RecipeError, RuntimeError) as error:
         raise PlanError(str(error)) from None
     config = _trl_config("GRPOConfig", args)
@@ -113,7 +111,6 @@ def longest_prompt(recipe: Recipe, backend: Any) -> int | str:
     A model or dataset this machine cannot read offline (a hub id that is not cached) is said
     instead: the run measures it, and drops what does not fit, before its model loads.
     """
-    from pathlib import Path
 
     from huggingface_hub import try_to_load_from_cache
 

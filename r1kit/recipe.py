@@ -209,6 +209,14 @@ class Recipe:
         """Run and adapter name of a stage: ``run_name`` for GRPO, ``run_name-sft`` for the cold start."""
         return self.run_name if stage == "grpo" else f"{self.run_name}-{stage}"
 
+    def run_dir(self, stage: str) -> Path:
+        """A stage's run folder (checkpoints, logs, samples): ``output_dir/<stage name>``."""
+        return Path(self.output_dir) / self.stage_name(stage)
+
+    def adapter_path(self, stage: str) -> Path:
+        """Where a stage's adapter is saved: ``adapter_dir/<stage name>``."""
+        return Path(self.adapter_dir) / self.stage_name(stage)
+
     def to_dict(self) -> dict[str, Any]:
         """The recipe as plain data (for the run card and YAML)."""
         return dataclasses.asdict(self)

@@ -55,7 +55,7 @@ class Stage:
 
     @property
     def run_dir(self) -> Path:
-        return Path(self.recipe.output_dir) / self.recipe.stage_name(self.name)
+        return self.recipe.run_dir(self.name)
 
     @property
     def checkpoints(self) -> Path:
@@ -63,7 +63,7 @@ class Stage:
 
     @property
     def adapter_path(self) -> Path:
-        return Path(self.recipe.adapter_dir) / self.recipe.stage_name(self.name)
+        return self.recipe.adapter_path(self.name)
 
     @property
     def previous(self) -> Stage | None:

@@ -40,10 +40,11 @@ from r1kit.recipe import Recipe, RecipeError, check_lengths, recipe_from_dict
 SAFETENSORS = "*.safetensors"
 
 
-def validate_recipe(recipe: Recipe, *, gpu: Gpu | None = None) -> None:
+def validate_recipe(recipe: Recipe, *, gpu: Gpu | None = None) -> Any:
     """Refuse, with one line naming the field and the fix, a recipe that cannot run; see the module docstring.
 
     ``gpu``: a :class:`r1kit.gpu.Gpu` profile to plan for; None checks for this machine.
+    Returns the backend object that will run it (prepared, on this machine).
 
     >>> from r1kit.gpu import PROFILES
     >>> r = recipe_from_dict({"model": "m", "task": "arithmetic", "backend": "unsloth"})
@@ -70,6 +71,7 @@ def validate_recipe(recipe: Recipe, *, gpu: Gpu | None = None) -> None:
         check_model(recipe)
     _check_trainer_configs(recipe, gpu or detect(), backend)
     _check_task(recipe, here=here)
+    return backend
 
 
 # Paths --------------------------------------------------------------------------------------------
@@ -80,8 +82,8 @@ def _stage_folders(recipe: Recipe) -> dict[str, Path]:
     folders = {}
     for stage in ("sft", "grpo"):
         name = recipe.stage_name(stage)
-        folders[f"output_dir/{name}"] = Path(recipe.output_dir) / name
-        folders[f"adapter_dir/{name}"] = Path(recipe.adapter_dir) / name
+        folders[f"output_dir/{name}"] = recipe.run_dir(stage)
+        folders[f"adapter_dir/{name}"] = recipe.adapter_path(stage)
     return folders
 
 
@@ -294,8 +296,7 @@ def _check_trainer_configs(recipe: Recipe, gpu: Gpu, backend: Any) -> None:
 
     check_trl_fields(recipe)
     for section, kind, arguments in (("grpo", "GRPOConfig", grpo_arguments), ("sft", "SFTConfig", sft_arguments)):
-        run_dir = Path(recipe.output_dir) / recipe.stage_name(section)
-        args = arguments(recipe, gpu, backend=backend, run_dir=run_dir)
+        args = arguments(recipe, gpu, backend=backend, run_dir=recipe.run_dir(section))
         try:
             getattr(trl, kind)(**{**args, "bf16": False, "fp16": False})
         except (ValueError, TypeError) as error:
