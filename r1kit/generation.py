@@ -98,7 +98,8 @@ class HFGenerator:
 
             wrapped = PeftModel.from_pretrained(model, folder)
             try:
-                yield wrapped
+                with merged(wrapped):
+                    yield wrapped
             finally:
                 wrapped.unload()  # takes the LoRA layers out of the base model again
             return
@@ -106,7 +107,8 @@ class HFGenerator:
         model.load_adapter(folder, adapter_name=self.EVAL_ADAPTER, is_trainable=False)
         try:
             model.set_adapter(self.EVAL_ADAPTER)
-            yield model
+            with merged(model):
+                yield model
         finally:
             model.set_adapter(previous)
             model.delete_adapter(self.EVAL_ADAPTER)
@@ -123,7 +125,6 @@ class HFGenerator:
         seed: int = 0,
     ) -> list[list[str]]:
         import torch
-        from transformers import GenerationConfig
 
         if n < 1 or max_tokens < 1:
             raise ValueError(f"n and max_tokens must be at least 1, got {n} and {max_tokens}")
@@ -131,31 +132,20 @@ class HFGenerator:
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token  # the same fallback GRPOTrainer applies
         texts = [render_prompt(p, tokenizer) for p in prompts]
-        greedy = temperature == 0.0
         with self._weights(adapter) as model:
             # stop at the tokenizer's end token (as GRPOTrainer does) and at the checkpoint's own
             eos = _token_ids(tokenizer.eos_token_id) + _token_ids(
                 getattr(model.generation_config, "eos_token_id", None)
             )
-            sampling = {} if greedy else {"temperature": temperature, "top_p": top_p, "top_k": None}
-            config = GenerationConfig(
-                max_new_tokens=max_tokens,
-                do_sample=not greedy,
-                num_return_sequences=n,
-                pad_token_id=tokenizer.pad_token_id,
-                bos_token_id=tokenizer.bos_token_id,
-                eos_token_id=list(dict.fromkeys(eos)),
-                **sampling,
-            )
-            stop = {*eos, tokenizer.pad_token_id}
+            stop = sorted({*eos, tokenizer.pad_token_id} - {None})
             device = next(model.parameters()).device
+            rng = torch.Generator(device=device).manual_seed(seed)
             per_call = max(1, self.batch_size // n)
             out: list[str] = []
             was_training = model.training
             model.eval()
             try:
-                with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), torch.inference_mode():
-                    torch.manual_seed(seed)
+                with torch.inference_mode():
                     for start in range(0, len(texts), per_call):
                         batch = tokenizer(
                             texts[start : start + per_call],
@@ -164,14 +154,133 @@ class HFGenerator:
                             padding_side="left",
                             add_special_tokens=False,
                         ).to(device)
-                        # use_model_defaults=False: exactly these settings, not the checkpoint's sampling defaults
-                        output = model.generate(**batch, generation_config=config, use_model_defaults=False)
-                        for row in output[:, batch["input_ids"].shape[1] :].tolist():
-                            end = next((j for j, token in enumerate(row) if token in stop), len(row))
-                            out.append(tokenizer.decode(row[:end], skip_special_tokens=True))
+                        rows = decode(
+                            model,
+                            batch["input_ids"],
+                            batch["attention_mask"],
+                            n=n,
+                            max_tokens=max_tokens,
+                            temperature=temperature,
+                            top_p=top_p,
+                            stop=torch.tensor(stop, device=device),
+                            rng=rng,
+                        )
+                        out += [tokenizer.decode(row, skip_special_tokens=True) for row in rows]
             finally:
                 model.train(was_training)
         return [out[i : i + n] for i in range(0, len(out), n)]
+
+
+def next_tokens(logits: Any, *, temperature: float, top_p: float, rng: Any) -> Any:
+    """One token per row: the most likely (temperature 0), else drawn from softmax(logits / temperature).
+
+    ``top_p`` < 1 keeps the smallest set of most likely tokens whose probability reaches it, as
+    transformers' ``TopPLogitsWarper`` does. The draw inverts the cumulative distribution with
+    one uniform number per row (exact, and far cheaper than ``torch.multinomial``'s exponential
+    draw over the whole vocabulary on a CPU).
+
+    >>> import torch
+    >>> next_tokens(torch.tensor([[0.0, 3.0, 1.0]]), temperature=0.0, top_p=1.0, rng=None).tolist()
+    [1]
+    """
+    import torch
+
+    if temperature == 0.0:
+        return logits.argmax(dim=-1)
+    probs = torch.softmax(logits.float() / temperature, dim=-1)
+    if top_p < 1.0:
+        ordered, order = probs.sort(dim=-1, descending=True)
+        outside = ordered.cumsum(dim=-1) - ordered > top_p  # mass before a token already reaches top_p
+        probs = probs.scatter(-1, order, ordered.masked_fill(outside, 0.0))
+    cdf = probs.cumsum(dim=-1)
+    draw = torch.rand((cdf.shape[0], 1), generator=rng, device=cdf.device) * cdf[:, -1:]
+    return torch.searchsorted(cdf, draw, right=True).squeeze(-1).clamp_(max=cdf.shape[-1] - 1)
+
+
+def decode(
+    model: Any,
+    ids: Any,
+    mask: Any,
+    *,
+    n: int,
+    max_tokens: int,
+    temperature: float,
+    top_p: float,
+    stop: Any,
+    rng: Any,
+) -> list[list[int]]:
+    """``n`` continuations of each left-padded prompt, as token ids without the stop token.
+
+    The loop ``generate`` runs, with what evaluation needs and ``generate`` lacks: each prompt is
+    prefilled once and its cache repeated for its ``n`` samples (``generate`` prefills every
+    copy), and a sequence that has stopped leaves the batch and its cache at once (``generate``
+    keeps computing it until the longest has stopped). Positions follow the attention mask, as
+    ``generate`` numbers left-padded rows. Rows come back grouped by prompt: prompt 0's n, then 1's.
+    """
+    import torch
+
+    positions = (mask.long().cumsum(-1) - 1).clamp(min=0)
+    out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1)
+    cache, logits = out.past_key_values, out.logits[:, -1]
+    if n > 1:
+        cache.batch_repeat_interleave(n)
+        logits, mask = logits.repeat_interleave(n, dim=0), mask.repeat_interleave(n, dim=0)
+    live = torch.arange(mask.shape[0], device=mask.device)  # the original row of each row still running
+    position = mask.long().sum(-1)  # the next token's position in each row
+    tokens: list[list[int]] = [[] for _ in range(mask.shape[0])]
+    for step in range(max_tokens):
+        chosen = next_tokens(logits, temperature=temperature, top_p=top_p, rng=rng)
+        stopped = torch.isin(chosen, stop)
+        for row, token, done in zip(live.tolist(), chosen.tolist(), stopped.tolist()):
+            if not done:
+                tokens[row].append(token)
+        if step == max_tokens - 1 or bool(stopped.all()):
+            break
+        if bool(stopped.any()):
+            keep = (~stopped).nonzero().squeeze(-1)
+            cache.batch_select_indices(keep)
+            live, chosen, mask, position = live[keep], chosen[keep], mask[keep], position[keep]
+        mask = torch.cat([mask, mask.new_ones((mask.shape[0], 1))], dim=-1)
+        out = model(
+            input_ids=chosen[:, None],
+            attention_mask=mask,
+            position_ids=position[:, None],
+            past_key_values=cache,
+            use_cache=True,
+        )
+        logits, position = out.logits[:, -1], position + 1
+    return tokens
+
+
+@contextlib.contextmanager
+def merged(model: Any) -> Iterator[None]:
+    """The active LoRA adapter merged into the base weights for the block, then taken out exactly.
+
+    An unmerged LoRA adds two small matmuls to every adapted layer at every generated token; a
+    merged one costs nothing. On exit PEFT's ``unmerge_adapter`` takes the update out again and
+    the saved base weights are copied back, so the model trains on exactly the weights it had
+    (no rounding from merge and unmerge). Quantized base layers (bitsandbytes) are left unmerged:
+    merging into them would round the update.
+
+        with merged(peft_model):
+            peft_model.generate(...)
+    """
+    import torch
+    from peft.tuners.lora import LoraLayer
+
+    layers = [m for m in model.modules() if isinstance(m, LoraLayer)]
+    if not layers or any(type(m.get_base_layer()) is not torch.nn.Linear for m in layers):
+        yield
+        return
+    saved = [m.get_base_layer().weight.detach().clone() for m in layers]
+    model.merge_adapter()
+    try:
+        yield
+    finally:
+        model.unmerge_adapter()
+        with torch.no_grad():
+            for m, weight in zip(layers, saved):
+                m.get_base_layer().weight.copy_(weight)
 
 
 class VLLMGenerator:

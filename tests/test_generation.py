@@ -17,7 +17,7 @@ import torch
 from r1kit.adapters import save_adapter
 from r1kit.backends import UnslothBackend
 from r1kit.cli import main
-from r1kit.generation import HFGenerator, VLLMGenerator
+from r1kit.generation import HFGenerator, VLLMGenerator, next_tokens
 
 CHAT = [[{"role": "user", "content": "What is 2 + 3?"}]]
 CARD = {
@@ -59,6 +59,57 @@ def test_hf_generator_samples_n_per_prompt_and_repeats_with_a_seed(trained):
     first = generator.generate(CHAT * 2, adapter=path, n=3, temperature=1.0, max_tokens=6, seed=7)
     assert [len(group) for group in first] == [3, 3]
     assert generator.generate(CHAT * 2, adapter=path, n=3, temperature=1.0, max_tokens=6, seed=7) == first
+
+
+PROMPTS = [
+    [{"role": "user", "content": "What is 2 + 3?"}],
+    [{"role": "user", "content": "Write a long story about a cat who learns to count, with many details."}],
+    [{"role": "user", "content": "Hi"}],
+]
+
+
+def test_hf_generator_greedy_is_what_transformers_generate_writes(trained):
+    """The kit's own decode loop (shared prefill, finished rows leave the batch) changes no token.
+
+    The reference is ``generate`` on the model's own adapter, unmerged: the one that was saved.
+    """
+    from r1kit.generation import render_prompt
+
+    model, tokenizer, path = trained
+    ours = HFGenerator(model, tokenizer, batch_size=3).generate(PROMPTS, adapter=path, max_tokens=24)
+    batch = tokenizer(
+        [render_prompt(p, tokenizer) for p in PROMPTS], return_tensors="pt", padding=True, padding_side="left",
+        add_special_tokens=False,
+    )  # fmt: skip
+    with torch.inference_mode():
+        out = model.generate(**batch, max_new_tokens=24, do_sample=False, pad_token_id=tokenizer.pad_token_id)
+    theirs = [
+        [tokenizer.decode(row, skip_special_tokens=True).split(tokenizer.eos_token)[0]]
+        for row in out[:, batch["input_ids"].shape[1] :]
+    ]
+    assert ours == theirs
+    lengths = {len(tokenizer(group[0])["input_ids"]) for group in ours}
+    assert len(lengths) > 1  # rows stopped at different steps: the compaction ran
+
+
+def test_evaluating_an_adapter_leaves_the_model_weights_exactly_as_they_were(trained):
+    model, tokenizer, path = trained
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    HFGenerator(model, tokenizer).generate(CHAT, adapter=path, n=2, temperature=1.0, max_tokens=4)
+    after = model.state_dict()
+    assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_sampling_draws_from_the_softmax_and_top_p_keeps_the_likely_tokens():
+    logits = torch.log(torch.tensor([[0.6, 0.3, 0.1]])).repeat(20000, 1)
+    rng = torch.Generator().manual_seed(0)
+    counts = torch.bincount(next_tokens(logits, temperature=1.0, top_p=1.0, rng=rng), minlength=3) / 20000
+    assert torch.allclose(counts, torch.tensor([0.6, 0.3, 0.1]), atol=0.02)
+    hot = torch.bincount(next_tokens(logits, temperature=2.0, top_p=1.0, rng=rng), minlength=3) / 20000
+    assert hot[2] > 0.15  # a higher temperature flattens: 0.1 -> about 0.2
+    nucleus = torch.bincount(next_tokens(logits, temperature=1.0, top_p=0.8, rng=rng), minlength=3) / 20000
+    assert nucleus[2] == 0 and torch.allclose(nucleus[:2], torch.tensor([2 / 3, 1 / 3]), atol=0.02)
+    assert next_tokens(logits[:1], temperature=1.0, top_p=0.5, rng=rng).tolist() == [0]  # 0.6 alone reaches 0.5
 
 
 def test_a_folder_that_is_not_an_adapter_is_named(trained, tmp_path):

@@ -118,6 +118,8 @@ def grpo_run(tmp_path, monkeypatch, informative):
                 "mask_truncated_completions": False,  # 6 tokens cut every completion: keep them in the loss
                 "max_prompt_length": 64,
                 "learning_rate": 1e-2,
+                "optim": "sgd",  # the update is the gradient itself: Adam's first step is sign(gradient),
+                # which rounding flips where a gradient is near zero
                 "save_steps": 1,
                 "gradient_checkpointing": False,
             },
@@ -144,4 +146,5 @@ def test_a_real_run_skips_unanimous_groups_and_trains_the_same(tmp_path, monkeyp
     assert a.keys() == b.keys()
     moved = [k for k in a if "lora_B" in k and a[k].abs().max() > 0]
     assert moved  # the step trained something
-    assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)  # and the same as without skipping
+    scale = max(a[k].abs().max().item() for k in moved)
+    assert all(torch.allclose(a[k], b[k], rtol=1e-4, atol=1e-4 * scale) for k in a)  # and the same as without skipping
