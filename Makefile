@@ -16,8 +16,9 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install -q --no-deps -e .
 	touch $@
 
+# two workers, one thread each: the two cores run two tests at once instead of one test's two threads
 test: setup
-	$(PY) -m pytest
+	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2
 
 quality: setup
 	$(VENV)/bin/ruff check .
@@ -29,6 +30,7 @@ demo: setup
 bench: setup
 	$(PY) benchmarks/rewards.py
 	$(PY) benchmarks/grpo_step.py
+	$(PY) benchmarks/generation.py
 
 # make gpu-lock: the resolved closure of each GPU pin file for Colab's Python (3.12, Linux x86_64,
 # glibc 2.35), one lock file each; rerun after changing a pin (tests/test_gpu_lock.py checks both).

@@ -1,25 +1,32 @@
-"""Seconds per GRPO step on this machine: the kit's trainer settings, stock TRL defaults, and the compute floor.
+"""Seconds per GRPO step on this machine: the kit's trainer, stock TRL defaults, and the machine's floor.
 
     python benchmarks/grpo_step.py            # make bench runs it after the reward benchmark
-    python benchmarks/grpo_step.py --steps 8 --completion-tokens 64
+    python benchmarks/grpo_step.py --steps 6 --completion-tokens 64
 
-The same work for every row: SmolLM2-135M-Instruct with a fresh LoRA (r16, all projections),
-one prompt of the CPU demo, 8 completions of exactly ``--completion-tokens`` tokens (TRL's
-``generation_kwargs`` sets ``min_new_tokens`` so no completion stops early), one optimizer step.
+The same real work for both trainers: SmolLM2-135M-Instruct with the demo's LoRA (r16, all
+projections), the demo's batch (two distinct demo prompts x 8 completions per step), completions
+of exactly ``--completion-tokens`` tokens (``min_new_tokens``), all kept in the loss
+(``mask_truncated_completions: false``), and the demo's rewards plus one that gives every
+distinct completion its own score, so every group has a reward spread, every completion has an
+advantage and reaches the loss, and neither trainer can skip anything (the kit's run checks
+that it skipped nothing).
 
 * kit: the CPU demo recipe's ``grpo:`` section as the kit turns it into a GRPOConfig
-  (``r1kit.trainer_configs.grpo_arguments``): no gradient checkpointing, float32, no reference model.
-* stock TRL: ``GRPOConfig``'s own defaults for everything but the batch, the lengths, the
-  learning rate and the schedule (so: gradient checkpointing on), in float32: TRL's default
-  ``bf16=True`` refuses to start on a CPU without bfloat16 support.
-* floor: the FLOPs of the step's passes divided by this machine's dense float32 matmul rate
-  (measured here on 2048 x 2048 matrices): generation's forward over prompt and completion
-  (2 x matmul parameters per token, plus attention), and the training forward and backward over
-  the same tokens (2 + 2 per parameter and token: the frozen weights need no weight gradients;
-  LoRA's own are counted). It is what the step would cost if every FLOP ran at matmul speed.
+  (``r1kit.trainer_configs.grpo_arguments``) and the kit's trainer (``r1kit.grpo.trainer_class``):
+  no gradient checkpointing, float32, no reference model, informative groups on.
+* stock TRL: ``GRPOTrainer`` with ``GRPOConfig``'s own defaults for everything but the work
+  above (so: gradient checkpointing on), in float32: TRL's default ``bf16=True`` refuses to
+  start on a CPU without bfloat16 support.
+* floor: for each phase, the larger of its compute time (FLOPs at this machine's dense float32
+  matmul rate, 2048 x 2048) and its weight-traffic time (bytes of the weights it must read at this
+  machine's memory bandwidth, a 256 MB copy). Generation's prefill reads the weights once;
+  each decoded token reads them all again (one token per sequence at a time: on a CPU that is
+  bound by memory bandwidth, not by FLOPs). The training forward and backward run over all
+  tokens at once (2 + 2 FLOPs per parameter and token: the frozen weights need no weight
+  gradients; LoRA's own are counted).
 
-The step time is the median over ``--steps`` steps after one warm-up step; ratios are printed
-against the floor and between the two trainers.
+The step time is the median over ``--steps`` steps after one warm-up step, with the share of it
+spent in ``generate``; ratios are printed against the floor and between the two trainers.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import statistics
 import sys
 import tempfile
 import time
+import zlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,8 +59,29 @@ def matmul_rate(size: int = 2048, repeats: int = 5) -> float:
     return 2 * size**3 / best
 
 
-def step_flops(model, prompt_tokens: int, completion_tokens: int, completions: int) -> dict[str, float]:
-    """FLOPs of one GRPO step's passes (see the module docstring)."""
+def memory_bandwidth(megabytes: int = 256, repeats: int = 5) -> float:
+    """Best copy bandwidth of this machine, bytes/s (each copy reads and writes ``megabytes``)."""
+    import torch
+
+    source = torch.ones(megabytes * 2**20 // 4)
+    target = torch.empty_like(source)
+    target.copy_(source)  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        target.copy_(source)
+        best = min(best, time.perf_counter() - start)
+    return 2 * source.numel() * 4 / best
+
+
+def spread(completions, **kwargs) -> list[float]:
+    """A score in [0, 1) of each completion's text: distinct completions score differently."""
+    texts = [c[-1]["content"] if isinstance(c, list) else c for c in completions]
+    return [zlib.crc32(text.encode()) / 2**32 for text in texts]
+
+
+def floor_seconds(model, prompt_tokens: int, completion_tokens: int, rows: int, rate: float, bandwidth: float) -> dict:
+    """Each phase's floor: the larger of compute time and weight-traffic time (see the module docstring)."""
     import torch
 
     config = model.config
@@ -60,26 +89,23 @@ def step_flops(model, prompt_tokens: int, completion_tokens: int, completions: i
         m.weight.numel() for name, m in model.named_modules() if isinstance(m, torch.nn.Linear) and "lora_" not in name
     )
     lora = sum(p.numel() for name, p in model.named_parameters() if "lora_" in name)
-    layers, hidden = config.num_hidden_layers, config.hidden_size
-    tokens = completions * (prompt_tokens + completion_tokens)
-    # attention scores and values: 4 x layers x context x hidden per token (context: average length seen)
-    attention_gen = (
-        completions
-        * (4 * layers * hidden)
-        * (prompt_tokens * prompt_tokens / 2 + completion_tokens * (prompt_tokens + completion_tokens / 2))
-    )
-    attention_train = 4 * layers * hidden * completions * (prompt_tokens + completion_tokens) ** 2 / 2
-    generation = 2 * (matmul + lora) * tokens + attention_gen
-    forward = 2 * (matmul + lora) * tokens + attention_train
-    backward = 2 * (matmul + lora) * tokens + 2 * lora * tokens + 2 * attention_train
-    return {
-        "generation": generation,
-        "train_forward": forward,
-        "train_backward": backward,
-        "total": generation + forward + backward,
-        "matmul_params": matmul,
-        "lora_params": lora,
+    weights = sum(p.numel() * p.element_size() for p in model.parameters())  # bytes read per pass
+    per_token = 2 * (matmul + lora)
+    attention = 4 * config.num_hidden_layers * config.hidden_size  # per token and token of context
+    total = prompt_tokens + completion_tokens
+    prefill = rows * (per_token * prompt_tokens + attention * prompt_tokens**2 / 2)
+    decode_step = rows * (per_token + attention * (prompt_tokens + completion_tokens / 2))
+    train_forward = rows * (per_token * total + attention * total**2 / 2)
+    train_backward = rows * ((per_token + 2 * lora) * total + attention * total**2)
+    phases = {
+        "generation": max(prefill / rate, weights / bandwidth)
+        + completion_tokens * max(decode_step / rate, weights / bandwidth),
+        "forward": max(train_forward / rate, weights / bandwidth),
+        "backward": max(train_backward / rate, 2 * weights / bandwidth),
     }
+    phases["generation compute only"] = (prefill + completion_tokens * decode_step) / rate
+    phases["total"] = phases["generation"] + phases["forward"] + phases["backward"]
+    return {"phases": phases, "matmul_params": matmul, "lora_params": lora, "weight_bytes": weights}
 
 
 class StepTimer:
@@ -102,31 +128,36 @@ class StepTimer:
         return _Timer()
 
 
-def run(kind: str, steps: int, completion_tokens: int) -> tuple[list[float], int]:
-    """Per-step seconds of ``steps + 1`` steps with the ``kind`` settings ("kit" or "stock"); and the prompt length."""
+def run(kind: str, steps: int, completion_tokens: int) -> dict:
+    """``steps + 1`` steps with the ``kind`` settings ("kit" or "stock"): per-step and generate seconds, logs."""
     import torch
     from datasets import Dataset
     from transformers import set_seed
     from trl import GRPOConfig, GRPOTrainer
 
     from r1kit.backends import TransformersBackend
+    from r1kit.callbacks import SampleRecorder
     from r1kit.gpu import detect
+    from r1kit.grpo import trainer_class
     from r1kit.recipe import load_recipe
-    from r1kit.tasks import build_datasets
+    from r1kit.tasks import build_datasets, get_task
     from r1kit.trainer_configs import grpo_arguments
     from rewards import get_reward
 
     recipe = load_recipe(ROOT / "recipes" / "cpu_demo.yaml")
     set_seed(0)
     model, tokenizer = TransformersBackend().load(recipe, detect())  # the demo's LoRA: r16, alpha 32, all projections
-    train_ds = build_datasets(recipe).train
-    row = train_ds[0]
-    dataset = Dataset.from_list([row] * (steps + 1))
+    rows = recipe.grpo_value("per_device_train_batch_size")
+    generations = recipe.grpo_value("num_generations")
+    dataset = Dataset.from_list(
+        list(build_datasets(recipe, tokenizer).train.select(range((steps + 1) * rows // generations)))
+    )
     work = {
-        "per_device_train_batch_size": 8,
-        "num_generations": 8,
+        "per_device_train_batch_size": rows,
+        "num_generations": generations,
         "max_completion_length": completion_tokens,
         "max_prompt_length": recipe.grpo_value("max_prompt_length"),
+        "temperature": recipe.grpo_value("temperature"),
         "max_steps": steps + 1,
         "learning_rate": recipe.grpo_value("learning_rate"),
         "lr_scheduler_type": "constant",
@@ -135,29 +166,62 @@ def run(kind: str, steps: int, completion_tokens: int) -> tuple[list[float], int
         "report_to": "none",
         "save_strategy": "no",
         "disable_tqdm": True,
+        "logging_steps": 1,
+        "reward_weights": [*recipe.reward_weights().values(), 1.0],  # the demo's, and the spread's
     }
-    rewards = [get_reward(name) for name in recipe.reward_weights()]  # the demo's rewards, for both trainers
+    rewards = [get_reward(name) for name in recipe.reward_weights()] + [spread]  # the same for both trainers
+    generate_seconds: list[float] = []
+    plain_generate = model.generate
+
+    def timed_generate(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return plain_generate(*args, **kwargs)
+        finally:
+            generate_seconds.append(time.perf_counter() - start)
+
+    model.generate = timed_generate  # what GRPOTrainer calls to sample; timed, unchanged
     with tempfile.TemporaryDirectory() as out:
+        timer = StepTimer()
         if kind == "kit":
             args = {**grpo_arguments(recipe, detect(), backend=TransformersBackend(), run_dir=Path(out)), **work}
+            recorder = SampleRecorder(Path(out), get_task(recipe.task))
+            trainer = trainer_class()(
+                model=model,
+                processing_class=tokenizer,
+                args=GRPOConfig(**args),
+                reward_funcs=[recorder.wrap(reward) for reward in rewards],
+                train_dataset=dataset,
+                callbacks=[timer, recorder],
+                informative_groups=recipe.trains_informative_groups,
+                recorder=recorder,
+            )
         else:
             # TRL's default bf16=True stops at once on a CPU without bf16 support
             # ("Your setup doesn't support bf16/gpu"), so stock runs in float32 here too.
             args = {"output_dir": out, "bf16": False, **work}
-        timer = StepTimer()
-        trainer = GRPOTrainer(
-            model=model,
-            processing_class=tokenizer,
-            args=GRPOConfig(**args),
-            reward_funcs=rewards,
-            train_dataset=dataset,
-            callbacks=[timer],
-        )
+            trainer = GRPOTrainer(
+                model=model,
+                processing_class=tokenizer,
+                args=GRPOConfig(**args),
+                reward_funcs=rewards,
+                train_dataset=dataset,
+                callbacks=[timer],
+            )
         trainer.train()
-    prompt_tokens = len(tokenizer.apply_chat_template(row["prompt"], continue_final_message=True))
+        logs = [entry for entry in trainer.state.log_history if "loss" in entry]
+    prompt_tokens = max(
+        len(tokenizer.apply_chat_template(row["prompt"], continue_final_message=True)) for row in dataset
+    )
     del trainer, model
     torch.cuda.empty_cache() if torch.cuda.is_available() else None
-    return timer.times, prompt_tokens
+    return {
+        "times": timer.times,
+        "generate": generate_seconds,
+        "logs": logs,
+        "prompt_tokens": prompt_tokens,
+        "rows": rows,
+    }
 
 
 def main() -> None:
@@ -172,31 +236,39 @@ def main() -> None:
     from r1kit.gpu import detect
     from r1kit.recipe import load_recipe
 
+    rate, bandwidth = matmul_rate(), memory_bandwidth()
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads; {args.steps} timed steps each, "
-        f"8 completions x {args.completion_tokens} tokens"
+        f"16 completions (2 prompts x 8) x {args.completion_tokens} tokens; float32 matmul {rate / 1e9:.1f} GFLOP/s, "
+        f"memory bandwidth {bandwidth / 1e9:.1f} GB/s (measured)"
     )
-    rate = matmul_rate()
     times = {}
     for kind in ("kit", "stock"):
-        per_step, prompt_tokens = run(kind, args.steps, args.completion_tokens)
-        times[kind] = statistics.median(per_step[1:])
+        result = run(kind, args.steps, args.completion_tokens)
+        per_step, generating = result["times"][1:], result["generate"][1:]
+        times[kind] = statistics.median(per_step)
+        logs = result["logs"][1:]
+        zero_std = statistics.mean(float(entry.get("frac_reward_zero_std", 0.0)) for entry in logs)
+        skipped = statistics.mean(float(entry.get("informative/skipped", 0.0)) for entry in logs)
         print(
-            f"{kind:>5}: {times[kind]:.2f} s/step (median of {len(per_step) - 1}; "
-            f"min {min(per_step[1:]):.2f}, max {max(per_step[1:]):.2f}; warm-up {per_step[0]:.2f})",
+            f"{kind:>5}: {times[kind]:.2f} s/step (median of {len(per_step)}; min {min(per_step):.2f}, "
+            f"max {max(per_step):.2f}; warm-up {result['times'][0]:.2f}); generate {statistics.median(generating):.2f} s "
+            f"of it; frac_reward_zero_std {zero_std:.2f}, skipped {skipped:.2f}, "
+            f"grad_norm {statistics.mean(float(e['grad_norm']) for e in logs):.3g}",
             flush=True,
         )
+        prompt_tokens, rows = result["prompt_tokens"], result["rows"]
     model, _ = TransformersBackend().load(load_recipe(ROOT / "recipes" / "cpu_demo.yaml"), detect())
-    flops = step_flops(model, prompt_tokens, args.completion_tokens, 8)
-    floor = flops["total"] / rate
+    floor = floor_seconds(model, prompt_tokens, args.completion_tokens, rows, rate, bandwidth)
+    phases = floor["phases"]
     print(
-        f"floor: {floor:.2f} s/step = {flops['total'] / 1e12:.2f} TFLOP (generation {flops['generation'] / 1e12:.2f}, "
-        f"forward {flops['train_forward'] / 1e12:.2f}, backward {flops['train_backward'] / 1e12:.2f}; "
-        f"{flops['matmul_params'] / 1e6:.0f}M matmul + {flops['lora_params'] / 1e6:.1f}M LoRA parameters, "
-        f"prompt {prompt_tokens} tokens) at {rate / 1e9:.1f} GFLOP/s (float32 matmul, measured)"
+        f"floor: {phases['total']:.2f} s/step = generation {phases['generation']:.2f} (compute alone "
+        f"{phases['generation compute only']:.2f}) + forward {phases['forward']:.2f} + backward "
+        f"{phases['backward']:.2f}; {floor['matmul_params'] / 1e6:.0f}M matmul + {floor['lora_params'] / 1e6:.1f}M "
+        f"LoRA parameters, {floor['weight_bytes'] / 1e6:.0f} MB of weights, longest prompt {prompt_tokens} tokens"
     )
     print(
-        f"kit / floor: {times['kit'] / floor:.2f}x   stock / floor: {times['stock'] / floor:.2f}x   "
+        f"kit / floor: {times['kit'] / phases['total']:.2f}x   stock / floor: {times['stock'] / phases['total']:.2f}x   "
         f"stock / kit: {times['stock'] / times['kit']:.2f}x"
     )
 
