@@ -76,6 +76,20 @@ def test_a_batch_of_unanimous_groups_keeps_one_completion_with_zero_loss():
     assert float(scale) == pytest.approx(1 / 8)
 
 
+def test_a_unanimous_group_whose_mean_rounds_is_still_dropped():
+    """The demo's rewards as TRL 0.22.2 sums and centres them: 2/3 + 1 in float32 has an inexact group mean."""
+    columns = torch.tensor([[0.0, 2 / 3, 1.0, 0.0]] * 8 + [[0.0, 0.5, 1.0, 0.0]] * 4 + [[1.0, 1.0, 1.0, 1.0]] * 4)
+    rewards = (columns * torch.tensor([1.0, 1.0, 1.0, 0.0])).nansum(dim=1)  # one weighted sum per completion
+    groups = rewards.view(-1, 8)
+    std = groups.std(dim=1).repeat_interleave(8)
+    advantages = (rewards - groups.mean(dim=1).repeat_interleave(8)) / (std + 1e-4)
+    assert bool(torch.isclose(std[:8], torch.zeros(8)).all())  # TRL counts the first group as zero-std
+    assert float(advantages[:8].abs().max()) > 1e-6  # but its advantages are rounding, not zero
+    inputs = {**batch([0.0] * 16), "advantages": advantages}
+    kept, _, skipped = select_informative(inputs, "dapo")
+    assert skipped == 8 and kept["prompt_ids"].tolist() == inputs["prompt_ids"][8:].tolist()
+
+
 def test_every_group_informative_keeps_everything():
     inputs = batch([float(i % GROUP) for i in range(12)])
     kept, scale, skipped = select_informative(inputs, "bnpo")
