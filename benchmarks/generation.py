@@ -86,6 +86,7 @@ def main() -> None:
     from r1kit.backends import TransformersBackend
     from r1kit.generation import HFGenerator
     from r1kit.gpu import detect
+    from r1kit.models import load_base
     from r1kit.recipe import load_recipe
     from r1kit.tasks import build_datasets
 
@@ -105,7 +106,7 @@ def main() -> None:
         folder = Path(scratch) / "adapter"
         random_adapter(model, folder)
         kit = HFGenerator(model, tokenizer, batch_size=batch_size)
-        plain_model = PeftModel.from_pretrained(backend.load(recipe, detect())[0].get_base_model(), str(folder))
+        plain_model = PeftModel.from_pretrained(load_base(recipe.model)[0], str(folder))  # a second, plain base
         plain_model.eval()
 
         def count(groups: list[list[str]]) -> tuple[int, int]:

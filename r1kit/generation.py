@@ -137,8 +137,8 @@ class HFGenerator:
             eos = _token_ids(tokenizer.eos_token_id) + _token_ids(
                 getattr(model.generation_config, "eos_token_id", None)
             )
-            stop = sorted({*eos, tokenizer.pad_token_id} - {None})
             device = next(model.parameters()).device
+            stop = torch.tensor(sorted({*eos, tokenizer.pad_token_id} - {None}), device=device)
             rng = torch.Generator(device=device).manual_seed(seed)
             per_call = max(1, self.batch_size // n)
             out: list[str] = []
@@ -162,7 +162,7 @@ class HFGenerator:
                             max_tokens=max_tokens,
                             temperature=temperature,
                             top_p=top_p,
-                            stop=torch.tensor(stop, device=device),
+                            stop=stop,
                             rng=rng,
                         )
                         out += [tokenizer.decode(row, skip_special_tokens=True) for row in rows]
